@@ -1,0 +1,25 @@
+"""The ``ashiwatch`` command. Each sub-command lives in ``service/commands/<name>.py`` and is
+registered here; bad input ends in one clear line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="ashiwatch: is this Ashiatsu step safe?")
+
+
+
+@app.callback()
+def main() -> None:
+    """ashiwatch: watches Ashiatsu through a camera and says whether the steps are safe."""
+
+
+# Modules under service/commands that define ``register(app)``.
+COMMAND_MODULES = ["pose"]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"service.commands.{_name}").register(app)
+

@@ -1,0 +1,299 @@
+"""The pose engine: frames in, every person's 33 keypoints out, tracked with stable ids.
+
+Per frame (MediaPipe's tracking scheme, extended to several people and to a still client):
+1. each live track's region comes from its last landmarks (auxiliary points 33/34);
+2. the detector runs only when nothing is tracked, when a track was lost, or every
+   ``detect_every`` frames to pick up newcomers; a detection whose face is already a track's
+   face is that track; unmatched detections seed new tracks;
+3. with a studio table outline and no still body on the table yet, the table gives candidate
+   regions (both head directions) for a client whose face the detector cannot see;
+4. the landmark model runs once, batched, over all regions of the frame;
+5. results are checked before they replace a track's keypoints: a person present (score),
+   not a copy of another track's body, and, for a still body (the client), consistent with
+   what is held. A still body is refreshed only every ``still_refresh`` frames, and while
+   another person is on it its keypoints are held, with their age, instead of being re-read
+   from a view where the other body covers it.
+See docs/pose-engine.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models import model_path
+
+from ..posetrack import Frame, Person
+from .detector import Detection, PoseDetector
+from .landmarks import LandmarkModel, LandmarkResult
+from .regions import Region, region_from_points, region_from_polygon
+
+# Landmarks that describe the body's placement (shoulders, elbows, wrists, hips, knees, ankles)
+BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+TORSO = np.array([11, 12, 23, 24])
+FACE = np.arange(0, 11)
+
+
+@dataclass
+class EngineConfig:
+    model: str = "full"  # lite | full | heavy
+    threads: int | None = None
+    max_people: int = 4
+    detect_every: int = 10  # frames between detector passes for newcomers
+    min_presence: float = 0.5  # person-present score to keep a track (MediaPipe's 0.5)
+    min_detection: float = 0.5
+    still_refresh: int = 6  # a still body's landmarks are re-read every N frames
+    still_motion: float = 0.02  # torso-relative motion per frame below which a body is still
+    still_frames: int = 10  # frames of stillness before a body counts as still
+    consistent: float = 0.15  # torso-relative mean shift for a new view to agree with a held one
+    replace_after: int = 3  # disagreeing unoccluded confident views before they replace the held
+    hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
+    table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
+
+
+@dataclass
+class Track:
+    id: int
+    xy: np.ndarray  # (39, 2) px
+    visibility: np.ndarray  # (39,)
+    score: float
+    region: Region
+    seen_t: float  # time of the keypoints held
+    still_count: int = 0
+    disagree: int = 0
+    held: bool = False
+    still: bool = False  # lying still: refreshed less often, held while covered
+    refreshed_at: int = 0
+
+    def torso_len(self) -> float:
+        sh = self.xy[[11, 12]].mean(0)
+        hp = self.xy[[23, 24]].mean(0)
+        return max(float(np.hypot(*(sh - hp))), 1.0)
+
+    def bbox(self) -> np.ndarray:
+        pts = self.xy[:33]
+        return np.concatenate([pts.min(0), pts.max(0)])
+
+
+@dataclass
+class StageTimes:
+    detector_ms: float = 0.0
+    crops_ms: float = 0.0
+    landmarks_ms: float = 0.0
+    post_ms: float = 0.0
+    detector_runs: int = 0
+    people_inferred: int = 0
+
+
+@dataclass
+class EngineResult:
+    frame: Frame
+    times: StageTimes = field(default_factory=StageTimes)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection area over the smaller box's area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / small if small > 0 else 0.0
+
+
+def same_body(xy_a: np.ndarray, xy_b: np.ndarray, torso: float) -> bool:
+    """True when two keypoint sets describe the same body: most of the same-named body
+    keypoints within a fifth of a torso length of each other."""
+    d = np.hypot(*(xy_a[BODY] - xy_b[BODY]).T)
+    return bool(np.mean(d < 0.2 * torso) >= 0.5)
+
+
+class PoseEngine:
+    def __init__(self, config: EngineConfig | None = None, **kw):
+        self.cfg = config or EngineConfig(**kw)
+        if self.cfg.model not in ("lite", "full", "heavy"):
+            raise ValueError(f"unknown model {self.cfg.model!r}: choose lite, full or heavy")
+        self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
+                                     self.cfg.min_detection)
+        self.landmarks = LandmarkModel(model_path(self.cfg.model), self.cfg.threads)
+        self.tracks: list[Track] = []
+        self.frame_index = -1
+        self._next_id = 1
+        self._lost_last_frame = False
+
+    def reset(self) -> None:
+        self.tracks = []
+        self.frame_index = -1
+        self._next_id = 1
+        self._lost_last_frame = False
+
+    # -- one frame ------------------------------------------------------------------------
+    def process(self, image: np.ndarray, t: float) -> EngineResult:
+        self.frame_index += 1
+        k = self.frame_index
+        cfg = self.cfg
+        times = StageTimes()
+
+        # 1. which tracks to re-read this frame
+        refresh = [tr for tr in self.tracks
+                   if not tr.still or (k - tr.refreshed_at) >= cfg.still_refresh]
+        regions: list[Region] = [tr.region for tr in refresh]
+        owners: list[Track | None] = list(refresh)
+
+        # 2. detector for newcomers / lost tracks
+        run_detector = (not self.tracks or self._lost_last_frame
+                        or (k % cfg.detect_every == 0 and len(self.tracks) < cfg.max_people))
+        if run_detector:
+            t0 = time.perf_counter()
+            dets = self.detector.detect(image)
+            times.detector_ms = (time.perf_counter() - t0) * 1e3
+            times.detector_runs = 1
+            for det in self._unmatched(dets):
+                if len(self.tracks) + owners.count(None) >= cfg.max_people:
+                    break
+                regions.append(det.region())
+                owners.append(None)
+            # 3. the table outline seeds a client that shows no face
+            if cfg.table is not None and not any(tr.still for tr in self.tracks):
+                for reg in region_from_polygon(cfg.table):
+                    regions.append(reg)
+                    owners.append(None)
+
+        # 4. one batched landmark call
+        t0 = time.perf_counter()
+        if regions:
+            x = self.landmarks.crops(image, regions)
+            t1 = time.perf_counter()
+            lm, flag, hm = self.landmarks.infer(x)
+            t2 = time.perf_counter()
+            res = self.landmarks.decode(lm, flag, hm, regions)
+            times.crops_ms = (t1 - t0) * 1e3
+            times.landmarks_ms = (t2 - t1) * 1e3
+            times.people_inferred = len(regions)
+        else:
+            t2 = t0
+            res = None
+        # 5. accept, hold or drop
+        self._update(res, owners, t, k)
+        times.post_ms = (time.perf_counter() - t2) * 1e3
+        return EngineResult(frame=self.current_frame(t), times=times)
+
+    def current_frame(self, t: float) -> Frame:
+        people = []
+        for tr in sorted(self.tracks, key=lambda tr: tr.id):
+            vis = tr.visibility[:33]
+            if tr.held:
+                # an honest confidence for keypoints re-used from an earlier view
+                vis = vis * 0.5 ** (max(0.0, t - tr.seen_t) / self.cfg.hold_half_life_s)
+            kp = np.column_stack([tr.xy[:33], np.clip(vis, 0, 1)])
+            people.append(Person(id=tr.id, kp=kp, presence=round(tr.score, 3)))
+        return Frame(t=t, people=people)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _unmatched(self, dets: list[Detection]) -> list[Detection]:
+        """Detections whose face is not already a tracked face (nor inside a tracked face)."""
+        out = []
+        for det in dets:
+            fb = det.face_box
+            size = max(fb[2] - fb[0], fb[3] - fb[1])
+            centre = (fb[:2] + fb[2:]) / 2
+            taken = False
+            for tr in self.tracks:
+                face = tr.xy[FACE]
+                if np.min(np.hypot(*(face - centre).T)) < size:
+                    taken = True
+                    break
+                # or its body centre lands on a tracked body of the same size: same person
+                hips = det.keypoints[0]
+                if np.hypot(*(hips - tr.xy[[23, 24]].mean(0))) < 0.3 * tr.torso_len() \
+                        and abs(det.region().size - tr.region.size) < 0.3 * tr.region.size:
+                    taken = True
+                    break
+            if not taken:
+                out.append(det)
+        return out
+
+    def _occluded(self, tr: Track) -> bool:
+        """Another person's body lies over this one's torso."""
+        box = np.concatenate([tr.xy[TORSO].min(0), tr.xy[TORSO].max(0)])
+        return any(_overlap(box, o.bbox()) > 0.05 for o in self.tracks if o is not tr)
+
+    def _update(self, res: LandmarkResult | None, owners: list[Track | None], t: float,
+                k: int) -> None:
+        cfg = self.cfg
+        lost = False
+        refreshed = set()
+        candidates: list[tuple[float, int]] = []  # (score, index) for new people
+        n = 0 if res is None else len(owners)
+        for i in range(n):
+            tr = owners[i]
+            score = float(res.score[i])
+            if tr is None:
+                if score >= cfg.min_presence:
+                    candidates.append((score, i))
+                continue
+            refreshed.add(tr.id)
+            xy, vis = res.xy[i], res.visibility[i]
+            others = [o for o in self.tracks if o is not tr]
+            collapsed = any(same_body(xy, o.xy, o.torso_len()) for o in others)
+            if tr.still:
+                self._update_still(tr, xy, vis, score, collapsed, t, k)
+                continue
+            if score < cfg.min_presence or collapsed:
+                tr.score = -1.0  # lost: the region no longer holds its own person
+                lost = True
+                continue
+            motion = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
+            tr.still_count = tr.still_count + 1 if motion < cfg.still_motion else 0
+            tr.still = tr.still_count >= cfg.still_frames
+            self._accept(tr, xy, vis, score, res, i, t, k)
+        self.tracks = [tr for tr in self.tracks if tr.score >= 0]
+
+        # new people, best first, never a copy of a tracked body or of each other
+        for score, i in sorted(candidates, reverse=True):
+            if len(self.tracks) >= cfg.max_people:
+                break
+            xy = res.xy[i]
+            if any(same_body(xy, o.xy, o.torso_len()) for o in self.tracks):
+                continue
+            tr = Track(id=self._next_id, xy=xy.copy(), visibility=res.visibility[i].copy(),
+                       score=score, region=res.next_region(i), seen_t=t, refreshed_at=k)
+            self._next_id += 1
+            self.tracks.append(tr)
+        self._lost_last_frame = lost
+
+    def _accept(self, tr: Track, xy, vis, score, res: LandmarkResult, i: int, t: float,
+                k: int) -> None:
+        tr.xy, tr.visibility, tr.score = xy.copy(), vis.copy(), score
+        tr.region = res.next_region(i)
+        tr.seen_t, tr.refreshed_at, tr.held, tr.disagree = t, k, False, 0
+
+    def _update_still(self, tr: Track, xy, vis, score, collapsed, t, k) -> None:
+        """A still body (the client): replace its keypoints only with a confident view of its
+        own body that agrees with the held one, or that keeps disagreeing while nobody covers
+        it (the client really moved); otherwise hold."""
+        tr.refreshed_at = k
+        occluded = self._occluded(tr)
+        if score < self.cfg.min_presence or collapsed:
+            tr.held = True
+            if not occluded:
+                tr.disagree += 1
+                if tr.disagree > self.cfg.replace_after * 3:
+                    tr.score = -1.0  # nobody is there any more: the client got up
+            return
+        shift = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
+        if shift <= self.cfg.consistent:
+            tr.xy = 0.5 * tr.xy + 0.5 * xy  # average views of a still body: less jitter
+            tr.region = region_from_points(tr.xy[33], tr.xy[34])
+            tr.visibility, tr.score, tr.seen_t, tr.held, tr.disagree = vis.copy(), score, t, \
+                False, 0
+            return
+        tr.held = True
+        if occluded:
+            return
+        tr.disagree += 1
+        if tr.disagree >= self.cfg.replace_after:
+            # it moved: take the new view and treat it as moving until it settles again
+            tr.xy, tr.visibility, tr.score, tr.seen_t = xy.copy(), vis.copy(), score, t
+            tr.region = region_from_points(xy[33], xy[34])
+            tr.held, tr.disagree, tr.still, tr.still_count = False, 0, False, 0
