@@ -18,8 +18,12 @@ def main() -> None:
 
 
 # Modules under service/commands that define ``register(app)``.
-COMMAND_MODULES = ["pose"]
+COMMAND_MODULES = ["pose", "bench", "demo"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"service.commands.{_name}").register(app)
 
+
+
+if __name__ == "__main__":
+    app()

@@ -33,7 +33,6 @@ from .regions import Region, region_from_points, region_from_polygon
 # Landmarks that describe the body's placement (shoulders, elbows, wrists, hips, knees, ankles)
 BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 TORSO = np.array([11, 12, 23, 24])
-FACE = np.arange(0, 11)
 
 
 @dataclass
@@ -44,11 +43,13 @@ class EngineConfig:
     detect_every: int = 10  # frames between detector passes for newcomers
     min_presence: float = 0.5  # person-present score to keep a track (MediaPipe's 0.5)
     min_detection: float = 0.5
+    detector_tiles: bool = True  # also search square tiles of a wide frame for small people
     still_refresh: int = 6  # a still body's landmarks are re-read every N frames
-    still_motion: float = 0.02  # torso-relative motion per frame below which a body is still
-    still_frames: int = 10  # frames of stillness before a body counts as still
+    still_motion: float = 0.05  # torso-relative drift allowed while a body counts as still
+    still_seconds: float = 1.0  # how long a body must stay within that drift to be still
     consistent: float = 0.15  # torso-relative mean shift for a new view to agree with a held one
-    replace_after: int = 3  # disagreeing unoccluded confident views before they replace the held
+    reid_seconds: float = 3.0  # a person found again within this time keeps the old id
+    leave_after_s: float = 2.0  # an uncovered still body unseen this long has left
     hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
     table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
 
@@ -61,8 +62,8 @@ class Track:
     score: float
     region: Region
     seen_t: float  # time of the keypoints held
-    still_count: int = 0
-    disagree: int = 0
+    anchor_xy: np.ndarray | None = None  # torso where the current still window began
+    anchor_t: float = 0.0
     held: bool = False
     still: bool = False  # lying still: refreshed less often, held while covered
     refreshed_at: int = 0
@@ -120,9 +121,11 @@ class PoseEngine:
         self.frame_index = -1
         self._next_id = 1
         self._lost_last_frame = False
+        self._lost: list[tuple[float, Track]] = []  # (time lost, track) for re-identification
 
     def reset(self) -> None:
         self.tracks = []
+        self._lost = []
         self.frame_index = -1
         self._next_id = 1
         self._lost_last_frame = False
@@ -145,7 +148,7 @@ class PoseEngine:
                         or (k % cfg.detect_every == 0 and len(self.tracks) < cfg.max_people))
         if run_detector:
             t0 = time.perf_counter()
-            dets = self.detector.detect(image)
+            dets = self.detector.detect(image, tiles=cfg.detector_tiles)
             times.detector_ms = (time.perf_counter() - t0) * 1e3
             times.detector_runs = 1
             for det in self._unmatched(dets):
@@ -190,28 +193,21 @@ class PoseEngine:
         return Frame(t=t, people=people)
 
     # -- helpers --------------------------------------------------------------------------
+    def _tracked_at(self, hip: np.ndarray, shoulder: np.ndarray) -> bool:
+        """A tracked body has its hip centre and shoulder centre both within a third of a
+        torso of these points."""
+        for tr in self.tracks:
+            tol = tr.torso_len() / 3
+            if (np.hypot(*(hip - tr.xy[[23, 24]].mean(0))) < tol
+                    and np.hypot(*(shoulder - tr.xy[[11, 12]].mean(0))) < tol):
+                return True
+        return False
+
     def _unmatched(self, dets: list[Detection]) -> list[Detection]:
-        """Detections whose face is not already a tracked face (nor inside a tracked face)."""
-        out = []
-        for det in dets:
-            fb = det.face_box
-            size = max(fb[2] - fb[0], fb[3] - fb[1])
-            centre = (fb[:2] + fb[2:]) / 2
-            taken = False
-            for tr in self.tracks:
-                face = tr.xy[FACE]
-                if np.min(np.hypot(*(face - centre).T)) < size:
-                    taken = True
-                    break
-                # or its body centre lands on a tracked body of the same size: same person
-                hips = det.keypoints[0]
-                if np.hypot(*(hips - tr.xy[[23, 24]].mean(0))) < 0.3 * tr.torso_len() \
-                        and abs(det.region().size - tr.region.size) < 0.3 * tr.region.size:
-                    taken = True
-                    break
-            if not taken:
-                out.append(det)
-        return out
+        """Detections that are not an already tracked body, judged by the detector's hip
+        centre (keypoint 0) and shoulder centre (2). (Faces are a poor key here: heads of
+        people standing close overlap, and a face-down client shows none.)"""
+        return [d for d in dets if not self._tracked_at(d.keypoints[0], d.keypoints[2])]
 
     def _occluded(self, tr: Track) -> bool:
         """Another person's body lies over this one's torso."""
@@ -243,10 +239,10 @@ class PoseEngine:
                 tr.score = -1.0  # lost: the region no longer holds its own person
                 lost = True
                 continue
-            motion = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
-            tr.still_count = tr.still_count + 1 if motion < cfg.still_motion else 0
-            tr.still = tr.still_count >= cfg.still_frames
             self._accept(tr, xy, vis, score, res, i, t, k)
+            self._watch_stillness(tr, t)
+        self._lost = [(tl, tr) for tl, tr in self._lost if t - tl <= cfg.reid_seconds]
+        self._lost += [(t, tr) for tr in self.tracks if tr.score < 0]
         self.tracks = [tr for tr in self.tracks if tr.score >= 0]
 
         # new people, best first, never a copy of a tracked body or of each other
@@ -254,46 +250,67 @@ class PoseEngine:
             if len(self.tracks) >= cfg.max_people:
                 break
             xy = res.xy[i]
-            if any(same_body(xy, o.xy, o.torso_len()) for o in self.tracks):
-                continue
-            tr = Track(id=self._next_id, xy=xy.copy(), visibility=res.visibility[i].copy(),
+            if any(same_body(xy, o.xy, o.torso_len()) for o in self.tracks) \
+                    or self._tracked_at(xy[[23, 24]].mean(0), xy[[11, 12]].mean(0)):
+                continue  # a second look at somebody already tracked
+            tr = Track(id=self._reuse_id(xy), xy=xy.copy(), visibility=res.visibility[i].copy(),
                        score=score, region=res.next_region(i), seen_t=t, refreshed_at=k)
-            self._next_id += 1
             self.tracks.append(tr)
         self._lost_last_frame = lost
+
+    def _reuse_id(self, xy: np.ndarray) -> int:
+        """The id of a person lost moments ago where this one appears (a track briefly lost
+        to a bend or an overlap keeps its id), else a new id."""
+        hips = xy[[23, 24]].mean(0)
+        best, best_d = None, np.inf
+        for _, old in self._lost:
+            d = np.hypot(*(hips - old.xy[[23, 24]].mean(0)))
+            if d < old.torso_len() and d < best_d and all(o.id != old.id for o in self.tracks):
+                best, best_d = old, d
+        if best is not None:
+            self._lost = [(tl, o) for tl, o in self._lost if o is not best]
+            return best.id
+        self._next_id += 1
+        return self._next_id - 1
 
     def _accept(self, tr: Track, xy, vis, score, res: LandmarkResult, i: int, t: float,
                 k: int) -> None:
         tr.xy, tr.visibility, tr.score = xy.copy(), vis.copy(), score
         tr.region = res.next_region(i)
-        tr.seen_t, tr.refreshed_at, tr.held, tr.disagree = t, k, False, 0
+        tr.seen_t, tr.refreshed_at, tr.held = t, k, False
+
+    def _watch_stillness(self, tr: Track, t: float) -> None:
+        """A body is still once its torso has stayed within ``still_motion`` torso lengths
+        of where it was for ``still_seconds`` (time, not frames: 60 fps footage moves little
+        per frame)."""
+        if tr.anchor_xy is None or (np.mean(np.hypot(*(tr.xy[TORSO] - tr.anchor_xy).T))
+                                    > self.cfg.still_motion * tr.torso_len()):
+            tr.anchor_xy, tr.anchor_t = tr.xy[TORSO].copy(), t
+        tr.still = (t - tr.anchor_t) >= self.cfg.still_seconds
 
     def _update_still(self, tr: Track, xy, vis, score, collapsed, t, k) -> None:
-        """A still body (the client): replace its keypoints only with a confident view of its
-        own body that agrees with the held one, or that keeps disagreeing while nobody covers
-        it (the client really moved); otherwise hold."""
+        """A still body (the client, under the therapist's feet). Its keypoints are replaced
+        only by a confident view of its own body: one that agrees with what is held (averaged
+        in), or, while nobody covers it, any confident view (it moved, and is tracked as
+        moving until it settles). A view that disagrees while another body covers it is the
+        other body or a guess: the held keypoints stay. A still body that nobody covers and
+        that is not found for ``leave_after_s`` has left."""
+        cfg = self.cfg
         tr.refreshed_at = k
         occluded = self._occluded(tr)
-        if score < self.cfg.min_presence or collapsed:
+        if score < cfg.min_presence or collapsed:
             tr.held = True
-            if not occluded:
-                tr.disagree += 1
-                if tr.disagree > self.cfg.replace_after * 3:
-                    tr.score = -1.0  # nobody is there any more: the client got up
+            if not occluded and t - tr.seen_t > cfg.leave_after_s:
+                tr.score = -1.0
             return
         shift = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
-        if shift <= self.cfg.consistent:
+        if shift <= cfg.still_motion or (occluded and shift <= cfg.consistent):
             tr.xy = 0.5 * tr.xy + 0.5 * xy  # average views of a still body: less jitter
             tr.region = region_from_points(tr.xy[33], tr.xy[34])
-            tr.visibility, tr.score, tr.seen_t, tr.held, tr.disagree = vis.copy(), score, t, \
-                False, 0
-            return
-        tr.held = True
-        if occluded:
-            return
-        tr.disagree += 1
-        if tr.disagree >= self.cfg.replace_after:
-            # it moved: take the new view and treat it as moving until it settles again
+            tr.visibility, tr.score, tr.seen_t, tr.held = vis.copy(), score, t, False
+        elif occluded:
+            tr.held = True
+        else:
             tr.xy, tr.visibility, tr.score, tr.seen_t = xy.copy(), vis.copy(), score, t
             tr.region = region_from_points(xy[33], xy[34])
-            tr.held, tr.disagree, tr.still, tr.still_count = False, 0, False, 0
+            tr.held, tr.still, tr.anchor_xy = False, False, None

@@ -130,9 +130,7 @@ class LandmarkModel:
         mats = np.stack([r.uncrop_matrix(INPUT_SIZE) for r in regions])  # (N, 2, 3)
         xy = np.einsum("nij,nlj->nli", mats[:, :, :2], crop_xy) + mats[:, None, :, 2]
         scale = np.array([r.size / INPUT_SIZE for r in regions])
-        score = np.asarray(flag, np.float64).reshape(n)
-        if score.min() < 0 or score.max() > 1:  # a logit, not yet a probability
-            score = sigmoid(score)
+        score = np.asarray(flag, np.float64).reshape(n)  # the model applies the sigmoid
         return LandmarkResult(xy=xy, z=lm[..., 2] * scale[:, None],
                               visibility=sigmoid(lm[..., 3]), presence=sigmoid(lm[..., 4]),
                               score=score)

@@ -1,0 +1,75 @@
+"""The bundled BlazePose GHUM ONNX models (Google MediaPipe, Apache-2.0; see NOTICE).
+
+Runtime helpers only (standard library): where the files are, what the
+manifest says about them, and whether a file matches its recorded sha256. The files are
+produced by ``models/convert.py``; their specs are in ``manifest.json`` and ``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent
+MANIFEST = MODELS_DIR / "manifest.json"
+
+FILES = {
+    "detector": "pose_detection.onnx",
+    "lite": "pose_landmark_lite.onnx",
+    "full": "pose_landmark_full.onnx",
+    "heavy": "pose_landmark_heavy.onnx",
+}
+NAMES = tuple(FILES)
+LANDMARK_NAMES = ("lite", "full", "heavy")
+
+__all__ = ["MODELS_DIR", "MANIFEST", "FILES", "NAMES", "LANDMARK_NAMES", "model_path",
+           "manifest", "model_info", "sha256_file", "verify"]
+
+
+def _check_name(name: str) -> str:
+    if name not in FILES:
+        raise KeyError(f"unknown model {name!r}; expected one of {', '.join(NAMES)}")
+    return name
+
+
+def model_path(name: str) -> Path:
+    """Path of the ONNX file for ``name`` ("detector", "lite", "full", "heavy")."""
+    p = MODELS_DIR / FILES[_check_name(name)]
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"model file {FILES[name]} is missing from {MODELS_DIR} "
+            "(regenerate it with models/convert.py, see models/README.md)")
+    return p
+
+
+@lru_cache(maxsize=1)
+def _manifest_cached(mtime_ns: int) -> dict:
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def manifest() -> dict:
+    """The parsed ``manifest.json`` (a fresh copy each call)."""
+    if not MANIFEST.is_file():
+        raise FileNotFoundError(f"manifest.json is missing from {MODELS_DIR}")
+    return json.loads(json.dumps(_manifest_cached(MANIFEST.stat().st_mtime_ns)))
+
+
+def model_info(name: str) -> dict:
+    """The manifest entry of one model (file, sha256, source, inputs, outputs, ...)."""
+    return manifest()["models"][_check_name(name)]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(name: str) -> bool:
+    """True when the file's sha256 equals the manifest's; raises FileNotFoundError when
+    the file is missing."""
+    return sha256_file(model_path(name)) == model_info(name)["sha256"]

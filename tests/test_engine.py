@@ -1,0 +1,254 @@
+"""The pose engine against MediaPipe's own pipeline (golden keypoints) on real footage, on
+rotated people, on two-person clips, and on empty frames."""
+
+from __future__ import annotations
+
+import collections
+
+import cv2
+import numpy as np
+import pytest
+
+from samples.registry import pose2sim_video
+from tests.goldens import load_golden, source_video, torso_length
+from vision.pose.detector import ANCHORS, weighted_nms
+from vision.pose.engine import EngineConfig, PoseEngine
+from vision.pose.regions import Region, region_from_points
+
+SINGLE = ["single_cam01", "single_cam02", "single_cam03", "single_cam04"]
+ROT = {"rot90cw": cv2.ROTATE_90_CLOCKWISE, "rot180": cv2.ROTATE_180,
+       "rot90ccw": cv2.ROTATE_90_COUNTERCLOCKWISE}
+# left/right pairs of BlazePose, to score a frame whose sides MediaPipe itself labels the
+# other way round (it does on a few frames of single_cam02, see tests/golden/README.md)
+MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
+                   22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31])
+
+
+@pytest.fixture(scope="module")
+def engine_factory():
+    return lambda **kw: PoseEngine(EngineConfig(**kw))
+
+
+def read_frames(path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    return frames
+
+
+def frame_error(kp: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
+    """Mean keypoint distance over the 33 points, in torso lengths: as labelled, and with the
+    better of the two left/right labellings."""
+    torso = torso_length(gold)
+    d = np.hypot(*(kp[:, :2] - gold[:, :2]).T).mean() / torso
+    dm = np.hypot(*(kp[MIRROR, :2] - gold[:, :2]).T).mean() / torso
+    return float(d), float(min(d, dm))
+
+
+def closest(people, gold):
+    hips = gold[[23, 24], :2].mean(0)
+    return min(people, key=lambda p: np.hypot(*(p.kp[[23, 24], :2].mean(0) - hips)), default=None)
+
+
+# --- geometry of regions and detector decoding ------------------------------------------------
+
+def test_region_crop_and_uncrop_are_inverse():
+    reg = Region(cx=400.0, cy=300.0, size=512.0, angle=0.7)
+    fwd = np.vstack([reg.crop_matrix(256), [0, 0, 1]])
+    back = np.vstack([reg.uncrop_matrix(256), [0, 0, 1]])
+    assert np.allclose(fwd @ back, np.eye(3), atol=1e-9)
+    # the crop's centre is the region's centre
+    assert np.allclose(reg.uncrop_matrix(256) @ [128, 128, 1], [400, 300])
+
+
+def test_region_from_points_upright_and_lying():
+    up = region_from_points(np.array([100.0, 500.0]), np.array([100.0, 300.0]))
+    assert up.angle == pytest.approx(0.0) and up.size == pytest.approx(2 * 200 * 1.25)
+    # a body lying with its head to the right: the region turns a quarter
+    lying = region_from_points(np.array([300.0, 200.0]), np.array([500.0, 200.0]))
+    assert abs(lying.angle) == pytest.approx(np.pi / 2)
+
+
+def test_anchors_and_weighted_nms():
+    assert ANCHORS.shape == (2254, 2) and ANCHORS.min() > 0 and ANCHORS.max() < 1
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], float)
+    kps = np.zeros((3, 4, 2))
+    kps[1] += 1.0
+    out = weighted_nms(np.array([0.9, 0.6, 0.8]), boxes, kps)
+    assert len(out) == 2
+    score, box, kp = out[0]
+    assert score == 0.9 and box[0] == pytest.approx(0.6 / 1.5)  # weighted by score
+    assert kp[0, 0] == pytest.approx(0.6 / 1.5)
+
+
+# --- frames with nobody ---------------------------------------------------------------------
+
+def test_frame_with_nobody_is_a_normal_empty_result(engine_factory):
+    eng = engine_factory()
+    rng = np.random.default_rng(0)
+    for t, img in enumerate([np.zeros((720, 1280, 3), np.uint8),
+                             rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)]):
+        res = eng.process(img, float(t))
+        assert res.frame.people == [] and res.frame.t == float(t)
+
+
+# --- against MediaPipe's own pipeline -------------------------------------------------------
+
+def reliable_frames(gold) -> set[int]:
+    """Frames where MediaPipe agrees with itself: its image-mode and video-mode answers lie
+    within 6 % of a torso of each other. Elsewhere (a few frames of single_cam02) its two
+    modes differ by up to a quarter of a torso, and no reference is there to compare with."""
+    out = set()
+    for k, g in gold["image"].items():
+        v = gold["video"].get(k)
+        if g is not None and v is not None and frame_error(g, v)[1] <= 0.06:
+            out.add(k)
+    return out
+
+
+@pytest.mark.parametrize("clip", SINGLE)
+def test_single_person_frames_match_mediapipe(clip, engine_factory):
+    """Image mode (detector on every frame) and tracking mode against MediaPipe's image and
+    video modes: mean keypoint distance <= 3 % of the torso length."""
+    gold = load_golden(clip)
+    frames = read_frames(source_video(gold["header"]))
+    ok = reliable_frames(gold)
+    eng = engine_factory()
+    strict, tolerant = [], []
+    for k in sorted(ok):
+        eng.reset()
+        p = closest(eng.process(frames[k], 0.0).frame.people, gold["image"][k])
+        assert p is not None, f"{clip} frame {k}: nobody found where MediaPipe finds a person"
+        s, m = frame_error(p.kp, gold["image"][k])
+        strict.append(s)
+        tolerant.append(m)
+    eng.reset()
+    v_all, v_ok = [], []
+    fps = gold["header"]["fps"]
+    for k, f in enumerate(frames):
+        people = eng.process(f, k / fps).frame.people
+        g = gold["video"].get(k)
+        if g is None:
+            continue
+        p = closest(people, g)
+        assert p is not None, f"{clip} video frame {k}: track lost"
+        s, m = frame_error(p.kp, g)
+        v_all.append(s)
+        if k in ok:
+            v_ok.append(m)
+    print(f"\n{clip}: {len(ok)}/{len(gold['image'])} reference frames where MediaPipe agrees "
+          f"with itself; image mode error/torso median {np.median(strict):.4f} mean "
+          f"{np.mean(tolerant):.4f}; video mode median {np.median(v_all):.4f} (all "
+          f"{len(v_all)} frames), mean {np.mean(v_ok):.4f}")
+    assert len(ok) >= 0.7 * len(gold["image"])
+    assert np.median(strict) <= 0.03 and np.mean(tolerant) <= 0.03
+    # tracking mode: MediaPipe smooths the auxiliary points its next region comes from, we
+    # do not, so on the hard frames of single_cam02 the two trackers take other crops
+    assert np.median(v_all) <= 0.03 and np.mean(v_ok) <= 0.05
+
+
+@pytest.mark.parametrize("mode", list(ROT))
+def test_rotated_people_are_found(mode, engine_factory):
+    """A person turned 90 or 180 degrees in the image (as a person lying down looks from
+    above) is found, with keypoints as close to MediaPipe's as upright ones."""
+    eng = engine_factory()
+    found = total = 0
+    errs = []
+    for clip in SINGLE:
+        gold = load_golden(clip)
+        frames = read_frames(source_video(gold["header"]))
+        for k, g in gold[mode].items():
+            if g is None:
+                continue
+            total += 1
+            eng.reset()
+            p = closest(eng.process(cv2.rotate(frames[k], ROT[mode]), 0.0).frame.people, g)
+            if p is not None:
+                found += 1
+                errs.append(frame_error(p.kp, g)[1])
+    print(f"\n{mode}: found {found}/{total}, median error/torso {np.median(errs):.4f}")
+    assert found / total >= 0.95
+    assert np.median(errs) <= 0.03
+
+
+# --- two people -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cam", [1, 2, 3, 4])
+def test_two_people_tracked_with_stable_ids(cam, engine_factory):
+    frames = read_frames(pose2sim_video("MultiPerson", cam))
+    eng = engine_factory()
+    calls = []
+    infer = eng.landmarks.infer
+    eng.landmarks.infer = lambda x: calls.append(len(x)) or infer(x)
+    ids_per_frame = []
+    for k, f in enumerate(frames):
+        n_before = len(calls)
+        ids_per_frame.append({p.id for p in eng.process(f, k / 60).frame.people})
+        assert len(calls) - n_before <= 1, "landmarks must run in one batched call per frame"
+    counts = collections.Counter(i for ids in ids_per_frame for i in ids)
+    main = [i for i, _ in counts.most_common(2)]
+    both = np.mean([set(main) <= ids for ids in ids_per_frame[15:]])
+    print(f"\ncam{cam}: ids {dict(counts)}; both main ids present in {both:.0%} of frames "
+          f"15-99; batch sizes {collections.Counter(calls)}")
+    assert len(main) == 2
+    # every frame from 15 on shows the two main people under the same two ids, except
+    # frames where one of them is lost (cam03: the man bends double in front of the woman,
+    # where MediaPipe's own tracker loses him too); no id is handed to someone else
+    assert both >= (0.5 if cam == 3 else 0.9)
+    assert len(counts) <= 3
+    assert max(calls) >= 2  # both people inferred together
+
+
+# --- the still client: held, not re-read from a covered view ----------------------------------
+
+def test_still_body_is_held_while_covered_and_follows_a_real_move(engine_factory):
+    from vision.pose.engine import Track
+    from vision.pose.landmarks import LandmarkResult
+
+    eng = engine_factory(still_seconds=0.5)
+
+    def body(cx, cy, torso=200.0):
+        xy = np.zeros((39, 2))
+        xy[:, 0], xy[:, 1] = cx, cy
+        xy[[11, 12], 1] = cy - torso / 2
+        xy[[23, 24], 1] = cy + torso / 2
+        xy[[11, 23], 0] -= 40
+        xy[[12, 24], 0] += 40
+        xy[33] = [cx, cy + torso / 2]
+        xy[34] = [cx, cy - torso]
+        return xy
+
+    def result(xy, score=0.99):
+        n = len(xy)
+        return LandmarkResult(xy=np.stack(xy), z=np.zeros((n, 39)),
+                              visibility=np.full((n, 39), 0.9),
+                              presence=np.full((n, 39), 0.9), score=np.full(n, score))
+
+    client = Track(id=1, xy=body(400, 400), visibility=np.full(39, 0.9), score=0.99,
+                   region=region_from_points(body(400, 400)[33], body(400, 400)[34]), seen_t=0.0)
+    eng.tracks = [client]
+    # lying still for a second: becomes still
+    for k in range(1, 31):
+        eng._update(result([body(400 + 0.1 * (k % 2), 400)]), [client], k / 30, k)
+    assert client.still
+    held = client.xy.copy()
+    # a therapist now stands over the client's torso; the client's view is a wrong guess
+    therapist = Track(id=2, xy=body(400, 380, 180), visibility=np.full(39, 0.9), score=0.99,
+                      region=region_from_points(body(400, 380)[33], body(400, 380)[34]),
+                      seen_t=1.0)
+    eng.tracks = [client, therapist]
+    eng._update(result([body(470, 430), body(400, 380, 180)]), [client, therapist], 1.1, 33)
+    assert np.allclose(client.xy, held) and client.held
+    frame = eng.current_frame(61.1)  # a minute later the held view's confidence is lower
+    c = next(p for p in frame.people if p.id == 1)
+    assert np.all(c.kp[:, 2] < 0.9) and np.all(c.kp[:, 2] > 0.5)
+    # the therapist steps off; a clear view of the client elsewhere: it moved, follow it
+    eng.tracks = [client]
+    eng._update(result([body(600, 400)]), [client], 3.0, 90)
+    assert not client.held and not client.still
+    assert np.allclose(client.xy[[23, 24]].mean(0), [600, 500])
