@@ -441,6 +441,37 @@ INPUT_SPECS = {
 }
 
 
+# The engine needs only these outputs; the segmentation decoder and the world-coordinate head
+# cost about a third of the landmark model's time on a CPU, so the engine runs variants
+# without them (same weights, same nodes up to these outputs: identical values).
+ENGINE_OUTPUTS = ["landmarks", "presence", "heatmap"]
+
+
+def engine_variant(name: str, full_path: Path) -> dict:
+    """Write pose_landmark_<name>_engine.onnx: the converted model cut to ENGINE_OUTPUTS."""
+    import onnx
+    from onnx.utils import Extractor
+
+    out = HERE / f"pose_landmark_{name}_engine.onnx"
+    sub = Extractor(onnx.load(str(full_path))).extract_model(["input"], ENGINE_OUTPUTS)
+    sub.graph.name = f"pose_landmark_{name}_engine"
+    onnx.checker.check_model(sub, full_check=True)
+    onnx.save(sub, str(out))
+    print(f"    wrote {out.name} ({out.stat().st_size} bytes, {len(sub.graph.node)} nodes)")
+    return {
+        "file": out.name,
+        "sha256": sha256(out),
+        "size": out.stat().st_size,
+        "derived_from": name,
+        "outputs": ENGINE_OUTPUTS,
+        "licence": "Apache-2.0",
+        "notes": [f"pose_landmark_{name}.onnx cut to the outputs the engine reads "
+                  f"({', '.join(ENGINE_OUTPUTS)}) with onnx.utils.Extractor: the "
+                  "segmentation decoder and world-landmark head are removed; inputs, "
+                  "weights and the kept outputs are unchanged (identical values)"],
+    }
+
+
 def main() -> None:
     import onnx
     import tensorflow as tf
@@ -503,6 +534,8 @@ def main() -> None:
             "conversion_check_max_abs_diff": {k: float(f"{v:.3g}") for k, v in diffs.items()},
         }
         print(f"    wrote {out.name} ({out.stat().st_size} bytes)")
+        if not is_det:
+            manifest["models"][f"{name}_engine"] = engine_variant(name, out)
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print("wrote manifest.json")
 

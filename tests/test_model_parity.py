@@ -191,6 +191,21 @@ def test_committed_files_match_manifest(name):
     assert {"registry", "package", "version", "member", "sha256"} <= set(src)
 
 
+@pytest.mark.parametrize("name", ["lite", "full", "heavy"])
+def test_engine_variant_equals_full_model(name, real_frame):
+    """The engine's cut-down model (no segmentation, no world landmarks) gives exactly the
+    full model's landmarks, presence and heatmap, batched as the engine runs it."""
+    info = models.model_info(f"{name}_engine")
+    assert info["derived_from"] == name and models.verify(f"{name}_engine")
+    full, cut = _session(name), _session(f"{name}_engine")
+    assert [o.name for o in cut.get_outputs()] == info["outputs"] == \
+        ["landmarks", "presence", "heatmap"]
+    x = np.concatenate([np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+                        for x in _inputs(name, real_frame)])
+    for a, b in zip(full.run(info["outputs"], {"input": x}), cut.run(None, {"input": x})):
+        assert np.array_equal(a, b)
+
+
 def test_manifest_io_specs_match_onnx():
     for name in NAMES:
         info = models.model_info(name)

@@ -116,7 +116,7 @@ class PoseEngine:
             raise ValueError(f"unknown model {self.cfg.model!r}: choose lite, full or heavy")
         self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
                                      self.cfg.min_detection)
-        self.landmarks = LandmarkModel(model_path(self.cfg.model), self.cfg.threads)
+        self.landmarks = LandmarkModel(model_path(f"{self.cfg.model}_engine"), self.cfg.threads)
         self.tracks: list[Track] = []
         self.frame_index = -1
         self._next_id = 1
