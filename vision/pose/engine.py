@@ -28,11 +28,12 @@ from models import model_path
 from ..posetrack import Frame, Person
 from .detector import Detection, PoseDetector
 from .landmarks import LandmarkModel, LandmarkResult
-from .regions import Region, region_from_points, region_from_polygon
+from .regions import Region, iou, region_from_points, region_from_polygon
 
 # Landmarks that describe the body's placement (shoulders, elbows, wrists, hips, knees, ankles)
 BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 TORSO = np.array([11, 12, 23, 24])
+TABLE = "table"  # owner of the regions the studio's table outline proposes
 
 
 @dataclass
@@ -52,6 +53,7 @@ class EngineConfig:
     leave_after_s: float = 2.0  # an uncovered still body unseen this long has left
     hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
     table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
+    table_head: np.ndarray | None = None  # (2,) a point at the head end (the face cradle)
 
 
 @dataclass
@@ -141,7 +143,9 @@ class PoseEngine:
         refresh = [tr for tr in self.tracks
                    if not tr.still or (k - tr.refreshed_at) >= cfg.still_refresh]
         regions: list[Region] = [tr.region for tr in refresh]
-        owners: list[Track | None] = list(refresh)
+        # who each region belongs to: a track, None (a detection), or TABLE (the two head
+        # directions of the table outline, alternatives of which the better is kept)
+        owners: list[Track | None | str] = list(refresh)
 
         # 2. detector for newcomers / lost tracks
         run_detector = (not self.tracks or self._lost_last_frame
@@ -152,15 +156,15 @@ class PoseEngine:
             times.detector_ms = (time.perf_counter() - t0) * 1e3
             times.detector_runs = 1
             for det in self._unmatched(dets):
-                if len(self.tracks) + owners.count(None) >= cfg.max_people:
+                if len(self.tracks) + len(owners) - len(refresh) >= cfg.max_people:
                     break
                 regions.append(det.region())
                 owners.append(None)
             # 3. the table outline seeds a client that shows no face
             if cfg.table is not None and not any(tr.still for tr in self.tracks):
-                for reg in region_from_polygon(cfg.table):
+                for reg in region_from_polygon(cfg.table, cfg.table_head):
                     regions.append(reg)
-                    owners.append(None)
+                    owners.append(TABLE)
 
         # 4. one batched landmark call
         t0 = time.perf_counter()
@@ -173,6 +177,10 @@ class PoseEngine:
             times.crops_ms = (t1 - t0) * 1e3
             times.landmarks_ms = (t2 - t1) * 1e3
             times.people_inferred = len(regions)
+            if TABLE in owners:
+                self._settle_table_reading(image, res, owners)
+                times.people_inferred += 1
+                t2 = time.perf_counter()
         else:
             t2 = t0
             res = None
@@ -214,7 +222,7 @@ class PoseEngine:
         box = np.concatenate([tr.xy[TORSO].min(0), tr.xy[TORSO].max(0)])
         return any(_overlap(box, o.bbox()) > 0.05 for o in self.tracks if o is not tr)
 
-    def _update(self, res: LandmarkResult | None, owners: list[Track | None], t: float,
+    def _update(self, res: LandmarkResult | None, owners: list[Track | None | str], t: float,
                 k: int) -> None:
         cfg = self.cfg
         lost = False
@@ -224,7 +232,7 @@ class PoseEngine:
         for i in range(n):
             tr = owners[i]
             score = float(res.score[i])
-            if tr is None:
+            if tr is None or tr == TABLE:
                 if score >= cfg.min_presence:
                     candidates.append((score, i))
                 continue
@@ -250,13 +258,40 @@ class PoseEngine:
             if len(self.tracks) >= cfg.max_people:
                 break
             xy = res.xy[i]
-            if any(same_body(xy, o.xy, o.torso_len()) for o in self.tracks) \
+            if any(self._second_reading(xy, o) for o in self.tracks) \
                     or self._tracked_at(xy[[23, 24]].mean(0), xy[[11, 12]].mean(0)):
                 continue  # a second look at somebody already tracked
             tr = Track(id=self._reuse_id(xy), xy=xy.copy(), visibility=res.visibility[i].copy(),
                        score=score, region=res.next_region(i), seen_t=t, refreshed_at=k)
             self.tracks.append(tr)
         self._lost_last_frame = lost
+
+    def _settle_table_reading(self, image: np.ndarray, res: LandmarkResult,
+                              owners: list) -> None:
+        """The table's regions are centred on the table, not on the body's hips as the model
+        expects. Keep the better-seen head direction (a body read upside down has less
+        visible keypoints: measured in tests/test_engine.py; the studio file can name the head
+        end instead) and read it once more from the region its own landmarks give, in place."""
+        idx = [i for i, o in enumerate(owners) if o == TABLE]
+        best = max(idx, key=lambda i: res.visibility[i, :33].mean())
+        again = self.landmarks.run(image, [res.next_region(best)])
+        for i in idx:
+            res.score[i] = 0.0
+        for name in ("xy", "z", "visibility", "presence", "score"):
+            getattr(res, name)[best] = getattr(again, name)[0]
+
+    @staticmethod
+    def _second_reading(xy: np.ndarray, tr: Track) -> bool:
+        """Keypoints that re-read a tracked body: the same body, the same box, or a body
+        folded inside the track's box around the same hip centre (an upside-down guess)."""
+        if same_body(xy, tr.xy, tr.torso_len()):
+            return True
+        box = np.concatenate([xy[:33].min(0), xy[:33].max(0)])
+        if iou(box, tr.bbox()) > 0.7:
+            return True
+        hips_close = np.hypot(*(xy[[23, 24]].mean(0) - tr.xy[[23, 24]].mean(0))) \
+            < 0.25 * tr.torso_len()
+        return bool(hips_close and _overlap(box, tr.bbox()) > 0.8)
 
     def _reuse_id(self, xy: np.ndarray) -> int:
         """The id of a person lost moments ago where this one appears (a track briefly lost

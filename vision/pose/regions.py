@@ -64,9 +64,10 @@ def region_from_points(center: np.ndarray, scale_point: np.ndarray,
     return Region(float(center[0]), float(center[1]), size, angle)
 
 
-def region_from_polygon(poly: np.ndarray) -> list[Region]:
+def region_from_polygon(poly: np.ndarray, head: np.ndarray | None = None) -> list[Region]:
     """Regions covering a table outline (a 4-point polygon, px): the long axis is the body
-    axis, and since head and feet can't be told apart from the table, both directions."""
+    axis. With ``head`` (a point at the head end) one region pointing there; without it both
+    directions, since head and feet can't be told apart from the table."""
     import cv2
 
     (cx, cy), (w, h), deg = cv2.minAreaRect(np.asarray(poly, np.float32))
@@ -74,7 +75,11 @@ def region_from_polygon(poly: np.ndarray) -> list[Region]:
     # angle of the long axis in image coordinates
     axis = np.deg2rad(deg) if w >= h else np.deg2rad(deg + 90)
     out = []
-    for flip in (0.0, np.pi):
+    flips = (0.0, np.pi)
+    if head is not None:
+        toward = np.asarray(head, float) - [cx, cy]
+        flips = (0.0,) if toward @ [np.cos(axis), np.sin(axis)] >= 0 else (np.pi,)
+    for flip in flips:
         # the body axis (hip -> shoulder) along the table; a lying body's box is about
         # its length, like a standing person's full-body ROI
         a = normalize_radians(axis + flip + np.pi / 2)
