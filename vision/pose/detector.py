@@ -18,6 +18,9 @@ from .runtime import make_session
 
 INPUT_SIZE = 224
 MIN_SCORE = 0.5
+# A tile showing part of a body (legs only, say) can yield a weak "person" there; what a tile
+# adds beyond the whole frame's people must be surer than the frame's own threshold.
+TILE_MIN_SCORE = 0.7
 NMS_IOU = 0.3
 
 
@@ -122,34 +125,35 @@ class PoseDetector:
         x = x.transpose(2, 0, 1)[None] if self.nchw else x[None]
         return np.ascontiguousarray(x), scale, px, py
 
-    def detect(self, image: np.ndarray, tiles: bool = False) -> list[Detection]:
+    def detect(self, image: np.ndarray, tiles: bool | int = False) -> list[Detection]:
         """People in the frame. With ``tiles``, also look in overlapping square tiles along
         the frame's long side: a 224-px detector letterboxing a wide frame sees small
-        people too small; a person found twice is merged by weighted NMS on the face box."""
+        people too small; a person found in the frame and in a tile keeps the frame's reading.
+        ``tiles=True`` looks in every tile; an int looks in that one tile (modulo their
+        number), so that a tracker can visit one per pass (each view costs a detector run)."""
         views = [(0, 0, image)]
-        if tiles:
-            views += [(x0, y0, image[y0:y0 + s, x0:x0 + s]) for x0, y0, s in square_tiles(image)]
-        dets = []
+        if tiles is not False:
+            boxes = square_tiles(image)
+            if boxes and tiles is not True:
+                boxes = [boxes[int(tiles) % len(boxes)]]
+            views += [(x0, y0, image[y0:y0 + s, x0:x0 + s]) for x0, y0, s in boxes]
+        found: list[Detection] = []
         for x0, y0, view in views:
             x, scale, px, py = self.letterbox(view)
             reg, raw = self.session.run([self.reg_name, self.score_name], {self.input_name: x})
             for d in self.decode(reg.reshape(-1, 12), raw.reshape(-1), scale, px, py):
+                if view is not image and d.score < TILE_MIN_SCORE:
+                    continue
                 d.face_box = d.face_box + [x0, y0, x0, y0]
                 d.keypoints = d.keypoints + [x0, y0]
-                dets.append(d)
-        if len(views) == 1 or len(dets) < 2:
-            return dets
-        merged = weighted_nms(np.array([d.score for d in dets]),
-                              np.stack([d.face_box for d in dets]),
-                              np.stack([d.keypoints for d in dets]))
-        # a tile that holds only part of a body can yield a second reading of a person
-        # already found, with the same hip centre and another face box: keep the better
-        kept: list[Detection] = []
-        for s, b, k in merged:  # best first
-            d = Detection(score=s, face_box=b, keypoints=k)
-            if all(np.hypot(*(k[0] - o.keypoints[0])) > 0.08 * o.region().size for o in kept):
-                kept.append(d)
-        return kept
+                # the whole frame's reading of a person wins (it is MediaPipe's); a tile adds
+                # only people not found yet. A tile holding part of a body can also read a
+                # person already found with another face box but the same hip centre.
+                if not any(_box_iou(d.face_box, o.face_box[None])[0] > NMS_IOU
+                           or np.hypot(*(d.keypoints[0] - o.keypoints[0]))
+                           < 0.08 * o.region().size for o in found):
+                    found.append(d)
+        return found
 
     def decode(self, reg: np.ndarray, raw_scores: np.ndarray, scale: float, px: float,
                py: float) -> list[Detection]:

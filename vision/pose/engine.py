@@ -69,6 +69,7 @@ class Track:
     held: bool = False
     still: bool = False  # lying still: refreshed less often, held while covered
     refreshed_at: int = 0
+    born: int = 0  # frame index the track began: the older of two tracks on one body wins
 
     def torso_len(self) -> float:
         sh = self.xy[[11, 12]].mean(0)
@@ -104,11 +105,11 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return ix * iy / small if small > 0 else 0.0
 
 
-def same_body(xy_a: np.ndarray, xy_b: np.ndarray, torso: float) -> bool:
+def same_body(xy_a: np.ndarray, xy_b: np.ndarray, torso: float, tol: float = 0.2) -> bool:
     """True when two keypoint sets describe the same body: most of the same-named body
-    keypoints within a fifth of a torso length of each other."""
+    keypoints within ``tol`` torso lengths of each other."""
     d = np.hypot(*(xy_a[BODY] - xy_b[BODY]).T)
-    return bool(np.mean(d < 0.2 * torso) >= 0.5)
+    return bool(np.mean(d < tol * torso) >= 0.5)
 
 
 class PoseEngine:
@@ -124,10 +125,12 @@ class PoseEngine:
         self._next_id = 1
         self._lost_last_frame = False
         self._lost: list[tuple[float, Track]] = []  # (time lost, track) for re-identification
+        self._passes = 0  # detector passes so far
 
     def reset(self) -> None:
         self.tracks = []
         self._lost = []
+        self._passes = 0
         self.frame_index = -1
         self._next_id = 1
         self._lost_last_frame = False
@@ -152,7 +155,9 @@ class PoseEngine:
                         or (k % cfg.detect_every == 0 and len(self.tracks) < cfg.max_people))
         if run_detector:
             t0 = time.perf_counter()
-            dets = self.detector.detect(image, tiles=cfg.detector_tiles)
+            # the full frame and, in turn, one of its tiles (a detector run is ~15 ms)
+            self._passes += 1
+            dets = self.detector.detect(image, tiles=self._passes if cfg.detector_tiles else False)
             times.detector_ms = (time.perf_counter() - t0) * 1e3
             times.detector_runs = 1
             for det in self._unmatched(dets):
@@ -226,7 +231,6 @@ class PoseEngine:
                 k: int) -> None:
         cfg = self.cfg
         lost = False
-        refreshed = set()
         candidates: list[tuple[float, int]] = []  # (score, index) for new people
         n = 0 if res is None else len(owners)
         for i in range(n):
@@ -236,19 +240,27 @@ class PoseEngine:
                 if score >= cfg.min_presence:
                     candidates.append((score, i))
                 continue
-            refreshed.add(tr.id)
             xy, vis = res.xy[i], res.visibility[i]
-            others = [o for o in self.tracks if o is not tr]
-            collapsed = any(same_body(xy, o.xy, o.torso_len()) for o in others)
             if tr.still:
+                collapsed = any(same_body(xy, o.xy, o.torso_len())
+                                for o in self.tracks if o is not tr)
                 self._update_still(tr, xy, vis, score, collapsed, t, k)
                 continue
-            if score < cfg.min_presence or collapsed:
-                tr.score = -1.0  # lost: the region no longer holds its own person
+            if score < cfg.min_presence:
+                tr.score = -1.0  # lost: the region no longer holds a person
                 lost = True
                 continue
             self._accept(tr, xy, vis, score, res, i, t, k)
             self._watch_stillness(tr, t)
+        # two moving tracks now reading the same body: one region slid onto the other person.
+        # The older track keeps the body; the younger is lost (and found again if real).
+        live = sorted((tr for tr in self.tracks if tr.score >= 0), key=lambda tr: tr.born)
+        for j, young in enumerate(live):
+            if not young.still and any(old.score >= 0 and same_body(young.xy, old.xy,
+                                                                   old.torso_len())
+                                       for old in live[:j]):
+                young.score = -1.0
+                lost = True
         self._lost = [(tl, tr) for tl, tr in self._lost if t - tl <= cfg.reid_seconds]
         self._lost += [(t, tr) for tr in self.tracks if tr.score < 0]
         self.tracks = [tr for tr in self.tracks if tr.score >= 0]
@@ -262,7 +274,7 @@ class PoseEngine:
                     or self._tracked_at(xy[[23, 24]].mean(0), xy[[11, 12]].mean(0)):
                 continue  # a second look at somebody already tracked
             tr = Track(id=self._reuse_id(xy), xy=xy.copy(), visibility=res.visibility[i].copy(),
-                       score=score, region=res.next_region(i), seen_t=t, refreshed_at=k)
+                       score=score, region=res.next_region(i), seen_t=t, refreshed_at=k, born=k)
             self.tracks.append(tr)
         self._lost_last_frame = lost
 
@@ -282,9 +294,10 @@ class PoseEngine:
 
     @staticmethod
     def _second_reading(xy: np.ndarray, tr: Track) -> bool:
-        """Keypoints that re-read a tracked body: the same body, the same box, or a body
-        folded inside the track's box around the same hip centre (an upside-down guess)."""
-        if same_body(xy, tr.xy, tr.torso_len()):
+        """Keypoints that re-read a tracked body: the same body (looser than for two live
+        tracks: a newcomer must be clearly someone else), the same box, or a body folded
+        inside the track's box around the same hip centre (an upside-down guess)."""
+        if same_body(xy, tr.xy, tr.torso_len(), tol=0.35):
             return True
         box = np.concatenate([xy[:33].min(0), xy[:33].max(0)])
         if iou(box, tr.bbox()) > 0.7:
