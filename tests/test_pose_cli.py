@@ -137,3 +137,47 @@ def test_pose_track_header_is_checked(tmp_path):
     with pytest.raises(PoseTrackError, match="time goes backwards"):
         read_pose_track(_track(tmp_path, [HEADER, {"t": 1.0, "people": []},
                                           {"t": 0.5, "people": []}]))
+
+
+def test_pose_reads_a_camera_url(short_clip, tmp_path):
+    """A network camera: a real HTTP server on loopback streaming MJPEG (multipart JPEG
+    frames, as IP cameras do), read through OpenCV's FFmpeg."""
+    import http.server
+    import threading
+
+    cap = cv2.VideoCapture(str(short_clip))
+    jpegs = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        jpegs.append(cv2.imencode(".jpg", f)[1].tobytes())
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            try:
+                for jpg in jpegs:
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
+                                     + f"Content-Length: {len(jpg)}\r\n\r\n".encode()
+                                     + jpg + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+        out = tmp_path / "cam.jsonl"
+        r = run("pose", url, "-o", out, "-q", "--max-frames", "10")
+        assert r.returncode == 0, r.stderr
+        header, frames = read_pose_track(out)
+        assert len(frames) == 10 and (header.width, header.height) == (544, 960)
+        assert all(len(f.people) >= 1 for f in frames[1:])
+    finally:
+        server.shutdown()
