@@ -18,8 +18,7 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(100, help="frames of real footage to run the engine on"),
     ) -> None:
         """Run the pose engine on real two-person footage (shipped in the pose2sim wheel,
-        fetched with pip and cached) and, when the safety core is installed, audit the bundled
-        sample session."""
+        fetched with pip and cached) and audit the bundled sample session."""
         from samples.registry import FetchError, pose2sim_video
 
         out.mkdir(parents=True, exist_ok=True)
@@ -35,20 +34,10 @@ def register(app: typer.Typer) -> None:
               "--max-frames", str(frames)], standalone_mode=False)
         _summarise_track(track)
         session = SAMPLES / "session.jsonl"
-        try:
-            from service.commands import audit as audit_cmd  # noqa: F401  (the safety core)
-        except ImportError:
-            typer.echo("2/2 safety audit: not installed in this version")
-            return
-        if session.is_file():
-            typer.echo(f"2/2 safety audit of the bundled sample session {session.name}")
-            args = ["audit", str(session), "--out", str(out / "report.json")]
-            studio, client = SAMPLES / "studio.yaml", SAMPLES / "client.yaml"
-            if studio.is_file():
-                args += ["--studio", str(studio)]
-            if client.is_file():
-                args += ["--client", str(client)]
-            root(args, standalone_mode=False)
+        typer.echo(f"2/2 safety audit of the bundled sample session {session.name}")
+        root(["audit", str(session), "--studio", str(SAMPLES / "studio.yaml"),
+              "--client", str(SAMPLES / "client.yaml"), "--out", str(out / "report.json")],
+             standalone_mode=False)
 
 
 def _summarise_track(track: Path) -> None:

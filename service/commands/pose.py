@@ -31,13 +31,19 @@ def register(app: typer.Typer) -> None:
 
         if model not in ("lite", "full", "heavy"):
             raise fail(f"--model {model}: choose lite, full or heavy")
-        table = _load_table(studio) if studio else None
+        from vision.studio import StudioError, load_studio
+
+        try:
+            st = load_studio(studio) if studio else None
+        except StudioError as e:
+            raise fail(str(e))
         try:
             source = FrameSource(input)
         except FrameSourceError as e:
             raise fail(str(e))
         info = source.info
-        engine = PoseEngine(EngineConfig(model=model, table=table))
+        engine = PoseEngine(EngineConfig(model=model, table=st.table if st else None,
+                                         table_head=st.table_head if st else None))
         header = Header(fps=info.fps, width=info.width, height=info.height)
         try:
             writer = PoseTrackWriter(out, header)
@@ -71,21 +77,3 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{out}: {n} frames, {info.width}x{info.height} @ {info.fps:g} fps, "
                    f"model {model}" + (f"; annotated video {annotate}" if annotate else ""))
 
-
-def _load_table(path: Path):
-    """The table outline from a studio file, or a clear error."""
-    import numpy as np
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise fail(f"{path}: no such studio file")
-    except yaml.YAMLError as e:
-        raise fail(f"{path}: not valid YAML ({str(e).splitlines()[0]})")
-    if not isinstance(data, dict) or data.get("table") is None:
-        return None
-    table = np.asarray(data["table"], dtype=float)
-    if table.shape != (4, 2):
-        raise fail(f"{path}: table must be 4 [x, y] points, got shape {table.shape}")
-    return table

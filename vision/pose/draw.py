@@ -41,7 +41,7 @@ def draw_people(image: np.ndarray, people: list[Person], min_visibility: float =
             else:
                 cv2.circle(image, tuple(xy[j]), r, col, 1, cv2.LINE_AA)
         text = (label or {}).get(p.id, f"#{p.id}")
-        top = xy[11:33].min(0)
-        cv2.putText(image, text, (int(top[0]), max(12, int(top[1]) - 8)),
+        anchor = xy[[11, 12]].mean(0)  # beside the shoulders, whichever way the body lies
+        cv2.putText(image, text, (int(anchor[0]) + 6 * scale, max(12, int(anchor[1]))),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, col, 2 * scale // 2 + 1, cv2.LINE_AA)
     return image

@@ -36,16 +36,18 @@ def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.Vi
     return w
 
 
-def track_from_video(path: str | Path, model: str = "full",
-                     table: np.ndarray | None = None) -> tuple[Header, Iterator[Frame]]:
-    """Pose track of a video (or image, or camera): header and a lazy frame iterator.
-    Raises vision.frames.FrameSourceError for input that gives no frames."""
+def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
+                     table_head: np.ndarray | None = None,
+                     ) -> tuple[Header, Iterator[Frame], FrameSource]:
+    """Pose track of a video (or image, or camera): header, a lazy frame iterator, and the
+    source (its ``info.frame_count`` sizes a progress bar). Raises
+    vision.frames.FrameSourceError for input that gives no frames."""
     source = FrameSource(path)
-    engine = PoseEngine(EngineConfig(model=model, table=table))
+    engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head))
     header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height)
 
     def frames() -> Iterator[Frame]:
         with source:
             yield from track_frames(source, engine)
 
-    return header, frames()
+    return header, frames(), source

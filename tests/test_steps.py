@@ -1,0 +1,169 @@
+"""Steps, the held back map and roles, on hand-made keypoint sequences."""
+
+import numpy as np
+
+from tests.helpers_safety import client_kp, therapist_kp
+from vision.backframe import BackMap, BackState
+from vision.geometry import apply_h, homography
+from vision.posetrack import KP, Person
+from vision.roles import RoleAssigner
+from vision.steps import FootTracker
+from vision.zones import default_atlas
+
+FPS = 30.0
+SCALE = 4.0   # px per body cm in these scenes
+
+
+def identity_back():
+    # Image = body cm x 4 + (300, 100); the map back is known exactly.
+    src = default_atlas().frame_quad * SCALE + [300, 100]
+    h = homography(src, default_atlas().frame_quad)
+    return BackState("established", h, {"left": None, "right": None}, SCALE)
+
+
+def px(body_xy):
+    return np.asarray(body_xy, float) * SCALE + [300, 100]
+
+
+def run_foot(path, vis=None, back=None, noise=0.0, seed=0):
+    """path: list of (heel_body, toe_body) per frame for the left foot."""
+    rng = np.random.default_rng(seed)
+    back = back or identity_back()
+    ft = FootTracker("left")
+    statuses = []
+    for i, (heel, toe) in enumerate(path):
+        kp = therapist_kp(px(heel), px(toe), px([-10, 30]), px([-10, 5]))
+        kp[:, :2] += rng.normal(0, noise, (33, 2))
+        if vis is not None:
+            kp[[KP["left_heel"], KP["left_foot_index"], KP["left_ankle"]], 2] = vis[i]
+        statuses.append(ft.update(i / FPS, kp, back, SCALE))
+    ft.finish((len(path) - 1) / FPS)
+    return ft.steps, statuses
+
+
+def walk(points, dwell_s=1.5, move_s=0.5, foot_len=25.0):
+    """Heel positions in body cm; the foot points to the head; moves then rests at each."""
+    path = []
+    cur = np.asarray(points[0], float)
+    for p in points:
+        p = np.asarray(p, float)
+        for k in range(int(move_s * FPS)):
+            u = (k + 1) / (move_s * FPS)
+            q = cur + (p - cur) * u
+            path.append((q, q + [0, -foot_len]))
+        cur = p
+        path += [(p, p + [0, -foot_len])] * int(dwell_s * FPS)
+    return path
+
+
+def test_a_foot_at_rest_after_moving_is_one_step_with_its_zone():
+    # Heel at 20 cm, ball (70 % of 25 cm ahead) at 2.5 cm: both on the erector spinae.
+    steps, _ = run_foot(walk([[30, 60], [4.5, 22], [30, 60]]))
+    on_back = [s for s in steps if s.zone != "off_body"]
+    assert [s.zone for s in on_back] == ["safe"]
+    s = on_back[0]
+    # The foot arrives at 2.47 s and leaves at 3.97 s.
+    assert 2.45 <= s.start_s <= 2.7 and 3.9 <= s.end_s <= 4.2
+    assert abs(s.body_xy[0] - 4.5) < 0.5
+
+
+def test_a_heel_on_the_midline_is_a_step_on_the_spine_even_with_noise():
+    steps, _ = run_foot(walk([[30, 60], [0.0, 30], [30, 60]]), noise=3.5)
+    assert [s.zone for s in steps if s.zone != "off_body"] == ["spine"]
+
+
+def test_two_consecutive_steps_are_two_steps():
+    steps, _ = run_foot(walk([[4.5, 20], [-4.5, 20], [0, -12]]))
+    assert [s.zone for s in steps] == ["safe", "safe", "neck"]
+
+
+def test_a_small_shuffle_under_the_speed_threshold_still_ends_the_step():
+    steps, _ = run_foot(walk([[4.5, 20], [4.5, 32]], move_s=1.0))
+    assert len(steps) == 2 and steps[1].zone == "kidney"
+
+
+def test_a_hidden_foot_is_never_safe():
+    path = walk([[30, 60], [4.5, 22], [30, 60]])
+    vis = np.full(len(path), 0.95)
+    vis[10:70] = 0.1                      # hidden from the approach through the rest
+    steps, statuses = run_foot(path, vis=vis)
+    assert steps and all(s.zone != "safe" for s in steps if s.start_s < 2.0)
+    assert all(st.zone != "safe" for st in statuses[10:70])
+
+
+def test_garbage_coordinates_with_high_confidence_are_not_a_foot():
+    path = walk([[4.5, 22]], dwell_s=2.0)
+    ft = FootTracker("left")
+    for i, (heel, toe) in enumerate(path):
+        kp = therapist_kp(px(heel), px(toe), px([-10, 30]), px([-10, 5]))
+        kp[KP["left_foot_index"], :2] = kp[KP["left_heel"], :2] + [1, 1]   # 0.3 cm long foot
+        st = ft.update(i / FPS, kp, identity_back(), SCALE)
+        assert not st.visible and st.zone != "safe"
+
+
+def test_without_a_back_map_the_zone_is_unknown():
+    unknown = BackState("unknown", None, {"left": None, "right": None}, 0.0)
+    steps, _ = run_foot(walk([[30, 60], [4.5, 22], [30, 60]]), back=unknown)
+    assert steps and all(s.zone == "unknown" for s in steps)
+
+
+# -- the held back map -----------------------------------------------------------------------
+def test_back_map_is_established_held_under_occlusion_and_re_established_after_a_move():
+    rng = np.random.default_rng(1)
+    bm = BackMap()
+    states = []
+    base = client_kp()
+    for i in range(30):                                   # 1 s alone
+        kp = base.copy()
+        kp[:, :2] += rng.normal(0, 1.0, (33, 2))
+        states.append(bm.update(i / FPS, kp).state)
+    assert states[0] == "unknown" and states[-1] == "established"
+    h0 = bm.state().h.copy()
+    for i in range(30, 150):                              # 4 s under the therapist
+        kp = base.copy()
+        kp[:, :2] += rng.normal(0, 1.0, (33, 2))
+        hit = rng.random(33) < 0.5
+        kp[hit, 2] = 0.2
+        kp[hit, :2] += rng.normal(0, 60.0, (int(hit.sum()), 2))
+        if i % 10 == 0:                                   # now and then confidently wrong
+            kp[KP["left_hip"]] = [kp[KP["left_hip"], 0] + 80, kp[KP["left_hip"], 1], 0.9]
+        st = bm.update(i / FPS, kp)
+        assert st.state == "established"
+    probe = np.array([[400.0, 250.0]])
+    assert np.abs(apply_h(bm.state().h, probe) - apply_h(h0, probe)).max() < 1.0
+    moved = client_kp(offset=(500.0, 150.0), angle=0.4)   # the client turned on the table
+    seen = []
+    for i in range(150, 240):
+        kp = moved.copy()
+        kp[:, :2] += rng.normal(0, 1.0, (33, 2))
+        seen.append(bm.update(i / FPS, kp).state)
+    assert "suspect" in seen and seen[-1] == "established" and bm.moves == 1
+    new = bm.state().h
+    np.testing.assert_allclose(apply_h(new, moved[KP["left_shoulder"], :2]),
+                               default_atlas().frame["left_shoulder"], atol=1.0)
+
+
+# -- roles -----------------------------------------------------------------------------------
+def test_roles_do_not_depend_on_ids_or_order():
+    rng = np.random.default_rng(2)
+    ra = RoleAssigner()
+    client = client_kp()
+    bars = [[[0, 0], [10, 0]], [[0, 50], [10, 50]]]
+    for i in range(200):
+        t = i / FPS
+        people = [Person(id=int(rng.integers(1, 5)), kp=client + np.r_[[[0, 0, 0]] * 33] +
+                         np.c_[rng.normal(0, 1, (33, 2)), np.zeros(33)])]
+        if i >= 30:
+            x = 60 * np.sin(t)
+            th = therapist_kp(px([4 + x / 10, 20]), px([4 + x / 10, -5]), px([-4, 20]),
+                              px([-4, -5]), centre=px([x / 10, 10]), bars=bars)
+            people.append(Person(id=int(rng.integers(1, 5)), kp=th))
+        order = rng.permutation(len(people))
+        people = [people[k] for k in order]
+        roles = ra.assign(t, people)
+        assert roles.client is not None
+        np.testing.assert_allclose(roles.client.kp[KP["left_hip"], :2],
+                                   client[KP["left_hip"], :2], atol=6)
+        if i >= 30:
+            assert roles.therapist is not None
+            assert roles.therapist.kp[KP["left_heel"], 1] != roles.client.kp[KP["left_heel"], 1]

@@ -1,0 +1,82 @@
+"""Report schema v1 (pydantic): what `ashiwatch audit` writes. Documented in docs/safety-core.md."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, Field
+
+REPORT_VERSION = 1
+
+Zone = Literal["spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal", "safe",
+               "off_body", "unknown"]
+Side = Literal["left", "right"]
+
+
+class StepOut(BaseModel):
+    foot: Side
+    start_s: float
+    end_s: float
+    zone: Zone
+    body_xy_cm: Optional[list[float]] = Field(
+        None, description="loaded centre of the foot: [x lateral, + client's left; y from the "
+                          "shoulder line toward the feet], cm; null when not located")
+
+
+class AlertOut(BaseModel):
+    kind: str
+    severity: Literal["critical", "warning"]
+    start_s: float
+    end_s: float
+    foot: Optional[Side] = None
+
+
+class FeetInterval(BaseModel):
+    start_s: float
+    end_s: float
+    count: int = Field(description="feet on the client: 0, 1 or 2 (2 = full body weight)")
+
+
+class GripInterval(BaseModel):
+    start_s: float
+    end_s: float
+    state: Literal["on", "off", "unknown"]
+
+
+class Contraindication(BaseModel):
+    condition: str
+    note: str
+
+
+class ClientOut(BaseModel):
+    name: Optional[str] = None
+    height_cm: Optional[float] = None
+    conditions: list[str] = []
+    contraindications: list[Contraindication] = []
+
+
+class Summary(BaseModel):
+    verdict: Literal["safe", "caution", "unsafe", "unknown"]
+    steps: int
+    steps_by_zone: dict[str, int]
+    alerts_by_kind: dict[str, int]
+    critical_alerts: int
+    warning_alerts: int
+    time_feet_on_client_s: dict[str, float]
+    time_back_unknown_s: float
+    time_no_hand_on_bar_loaded_s: float
+
+
+class Report(BaseModel):
+    report: int = REPORT_VERSION
+    source: Optional[str] = None
+    duration_s: float
+    fps: float
+    frames: int
+    body_units: str = Field(description="how body_xy_cm is scaled")
+    client: ClientOut
+    steps: list[StepOut]
+    alerts: list[AlertOut]
+    feet_on_client: list[FeetInterval]
+    grip: dict[str, list[GripInterval]]
+    summary: Summary

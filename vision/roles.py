@@ -1,0 +1,183 @@
+"""Who is who: the client (lying face-down, long torso in the table plane, nearly still) and the
+therapist (standing on the client). Track ids and the order of people in a file are not trusted:
+people are followed by keypoint proximity, and roles come from how each one looks and moves.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vision.geometry import points_in_polygon
+from vision.posetrack import KP, Person
+
+_SH = [KP["left_shoulder"], KP["right_shoulder"]]
+_HIP = [KP["left_hip"], KP["right_hip"]]
+_FEET = [KP["left_ankle"], KP["right_ankle"], KP["left_heel"], KP["right_heel"],
+         KP["left_foot_index"], KP["right_foot_index"]]
+
+
+def body_scale(kp: np.ndarray) -> float:
+    """A size in pixels for a person: the larger of shoulder width and torso length."""
+    xy = kp[:, :2]
+    sw = np.linalg.norm(xy[_SH[0]] - xy[_SH[1]])
+    tl = np.linalg.norm(xy[_SH].mean(0) - xy[_HIP].mean(0))
+    return float(max(sw, tl, 1.0))
+
+
+def lying_score(kp: np.ndarray) -> float:
+    """Torso length over the widest of shoulders and hips: about 1 for a body lying in the image
+    plane, small for a standing body seen from above (its torso is foreshortened)."""
+    xy = kp[:, :2]
+    width = max(np.linalg.norm(xy[_SH[0]] - xy[_SH[1]]), np.linalg.norm(xy[_HIP[0]] - xy[_HIP[1]]),
+                1.0)
+    return float(np.linalg.norm(xy[_SH].mean(0) - xy[_HIP].mean(0)) / width)
+
+
+@dataclass(eq=False)
+class _Track:
+    kp: np.ndarray
+    last_t: float
+    first_t: float
+    n: int = 0
+    lying: float = 0.0          # running mean of lying_score
+    motion: float = 0.0         # running mean of torso speed, in body scales per second
+    alone_frames: int = 0       # frames seen with nobody else in view
+    feet_on_other: float = 0.0  # running share of frames with its feet over another's torso
+    past: deque = field(default_factory=deque)  # (t, kp) over the last half second
+
+
+@dataclass
+class Roles:
+    client: Person | None
+    therapist: Person | None
+
+
+class RoleAssigner:
+    """Call ``assign(t, people)`` once per frame; returns the client and the therapist."""
+
+    def __init__(self, table: np.ndarray | None = None, max_gap_s: float = 2.0):
+        self.table = None if table is None else np.asarray(table, dtype=np.float64)
+        self.max_gap_s = max_gap_s
+        self.tracks: list[_Track] = []
+        self._client: _Track | None = None
+        self._therapist: _Track | None = None
+
+    def _match(self, t: float, people: list[Person]) -> list[_Track]:
+        self.tracks = [tr for tr in self.tracks if t - tr.last_t <= self.max_gap_s]
+        pairs = []
+        for i, p in enumerate(people):
+            for j, tr in enumerate(self.tracks):
+                both = (p.kp[:, 2] >= 0.5) & (tr.kp[:, 2] >= 0.5)
+                if both.sum() < 4:
+                    continue
+                d = np.median(np.linalg.norm(p.kp[both, :2] - tr.kp[both, :2], axis=1))
+                cost = d / body_scale(tr.kp)
+                if cost < 0.8:
+                    pairs.append((cost, i, j))
+        pairs.sort()
+        got: dict[int, _Track] = {}
+        used = set()
+        # Two passes: tight first, so that a therapist standing over the client cannot take
+        # the client's track; then loose for what is left (a noisy, half-hidden client is
+        # still the client, not a new person).
+        for gate in (0.3, 0.8):
+            for cost, i, j in pairs:
+                if cost >= gate or i in got or j in used:
+                    continue
+                got[i] = self.tracks[j]
+                used.add(j)
+        out = []
+        for i, p in enumerate(people):
+            tr = got.get(i)
+            if tr is None:
+                tr = _Track(kp=p.kp.copy(), last_t=t, first_t=t)
+                self.tracks.append(tr)
+            out.append(tr)
+        return out
+
+    def assign(self, t: float, people: list[Person]) -> Roles:
+        people = [p for p in people if np.sum(p.kp[:, 2] > 0.3) >= 8]
+        if not people:
+            return Roles(None, None)
+        tracks = self._match(t, people)
+        for p, tr in zip(people, tracks):
+            torso = np.array(_SH + _HIP)
+            a = 1.0 / min(tr.n + 1, 60)
+            # Only confident keypoints: an occluded client's keypoints jump about and would
+            # make the client look like the one who moves.
+            # Speed over half a second, not frame to frame: keypoint noise divided by one frame
+            # time would make a still body look restless.
+            tr.past.append((t, p.kp.copy()))
+            while len(tr.past) > 2 and t - tr.past[1][0] >= 0.5:
+                tr.past.popleft()
+            t0, k0 = tr.past[0]
+            both = (p.kp[torso, 2] >= 0.5) & (k0[torso, 2] >= 0.5)
+            if t - t0 >= 0.25 and both.sum() >= 2:
+                speed = np.median(np.linalg.norm(p.kp[torso[both], :2] - k0[torso[both], :2],
+                                                 axis=1)) / (t - t0)
+                tr.motion += a * (speed / body_scale(p.kp) - tr.motion)
+            if np.all(p.kp[torso, 2] >= 0.5):
+                tr.lying += a * (lying_score(p.kp) - tr.lying) if tr.n else lying_score(p.kp)
+            if len(people) == 1:
+                tr.alone_frames += 1
+            on_other = 0.0
+            for q in people:
+                if q is p:
+                    continue
+                quad = q.kp[[KP["left_shoulder"], KP["right_shoulder"], KP["right_hip"],
+                             KP["left_hip"]], :2]
+                # Feet over someone's torso, widened: that someone is the client.
+                c = quad.mean(0)
+                big = c + 1.6 * (quad - c)
+                feet = p.kp[_FEET]
+                inside = points_in_polygon(feet[feet[:, 2] > 0.3, :2], big)
+                on_other = max(on_other, float(inside.mean()) if inside.size else 0.0)
+            tr.feet_on_other += (on_other - tr.feet_on_other) / min(tr.n + 1, 60)
+            # The track remembers each keypoint where it was last seen confidently, so an
+            # occluded client keeps its template.
+            conf = p.kp[:, 2] >= 0.5
+            tr.kp[conf] = p.kp[conf]
+            tr.last_t = t
+            tr.n += 1
+        # The client is the best-scoring live track, present or not: when it is hidden this
+        # frame, nobody else is promoted to client.
+        live = {id(tr): self._client_score(tr) for tr in self.tracks}
+        best = max(self.tracks, key=lambda tr: live[id(tr)])
+        # Hysteresis: the client keeps the role unless someone else clearly looks more like it.
+        cur = self._client if any(tr is self._client for tr in self.tracks) else None
+        if cur is not None and live[id(best)] < live[id(cur)] + 0.3:
+            best = cur
+        self._client = best if live[id(best)] > 0.0 else None
+        client = None
+        present = [i for i, tr in enumerate(tracks) if tr is best]
+        if self._client is not None and present:
+            client = people[present[0]]
+        ref = best.kp[_SH + _HIP, :2].mean(0)
+        therapist = None
+        others = [(p, tr) for p, tr in zip(people, tracks) if tr is not self._client]
+        if others:
+            # The therapist keeps the role while seen; otherwise it is the other person nearest
+            # the client (or the only other person), preferring people followed for a while.
+            kept = [pt for pt in others if pt[1] is self._therapist]
+            if kept:
+                therapist, tr = kept[0]
+            else:
+                therapist, tr = min(others, key=lambda pt: (
+                    pt[1].n < 10, np.linalg.norm(pt[0].kp[_SH + _HIP, :2].mean(0) - ref)))
+            self._therapist = tr
+        return Roles(client, therapist)
+
+    def _client_score(self, tr: _Track) -> float:
+        score = min(tr.lying, 1.2) - 2.0 * min(tr.motion, 2.0) - 1.0 * tr.feet_on_other
+        if tr.alone_frames >= 10:
+            score += 0.6  # sessions start with the client lying alone
+        if self.table is not None:
+            c = tr.kp[_SH + _HIP, :2].mean(0)
+            if not points_in_polygon(c[None], self.table)[0]:
+                score -= 2.0
+        if lying_score(tr.kp) < 0.35 and tr.n < 5:
+            score -= 0.5
+        return score

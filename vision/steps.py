@@ -1,0 +1,248 @@
+"""Steps: a therapist's foot planted on the client, located on the zone atlas.
+
+The foot is an area: heel (29/30) and toe tip (31/32) give its axis and length, and the load
+goes through the heel pad and the ball (vision.geometry.foot_loaded_parts). A step is a foot
+that comes to rest after moving; its zone is the worst zone under its loaded parts, taken at the
+median of its positions over the step so that keypoint noise averages out. A foot or a back that
+is not seen confidently makes the zone `unknown`, never `safe`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vision.backframe import BackState
+from vision.geometry import apply_h, foot_loaded_parts
+from vision.posetrack import KP
+from vision.zones import Atlas, default_atlas
+
+FOOT_KP = {
+    side: {"heel": KP[f"{side}_heel"], "toe": KP[f"{side}_foot_index"],
+           "ankle": KP[f"{side}_ankle"], "knee": KP[f"{side}_knee"]}
+    for side in ("left", "right")
+}
+
+
+@dataclass
+class StepParams:
+    min_vis: float = 0.5        # heel and toe at least this confident to see the foot
+    window_s: float = 0.25      # speed = displacement over this window
+    v_still: float = 20.0       # cm/s (reference body): below this the foot is at rest
+    v_move: float = 30.0        # cm/s: above this (2 frames running) the foot moves again
+    settle_s: float = 0.12      # at rest this long to count as planted
+    min_step_s: float = 0.4     # shorter plants are not steps
+    v_knee: float = 30.0        # hidden foot: knee speed beyond what the hips explain (cm/s)
+    relocate_cm: float = 4.0    # a planted foot found this far from where it settled has moved
+    foot_len_cm: tuple[float, float] = (10.0, 45.0)  # plausible heel-to-toe length (ref cm)
+    min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
+    hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
+
+
+@dataclass
+class Step:
+    foot: str
+    start_s: float
+    end_s: float
+    zone: str
+    body_xy: tuple[float, float] | None   # loaded centre, reference cm
+    hidden_share: float = 0.0
+
+
+@dataclass
+class FootStatus:
+    """One foot at one moment."""
+    foot: str
+    visible: bool
+    planted: bool
+    zone: str          # the running zone of the current step, or of the foot where it is now
+    on_client: bool    # planted and not off the body (unknown counts: it may carry weight)
+
+
+@dataclass
+class _Plant:
+    start: float
+    heels: list = field(default_factory=list)
+    toes: list = field(default_factory=list)
+    frames: int = 0
+    known: int = 0
+    zone: str = "unknown"
+
+
+class FootTracker:
+    """The planted/moving state of one foot, frame by frame."""
+
+    def __init__(self, side: str, atlas: Atlas | None = None, params: StepParams | None = None):
+        self.side = side
+        self.atlas = atlas or default_atlas()
+        self.p = params or StepParams()
+        self.hist: deque = deque()      # (t, centre px) of visible frames
+        self.knee_hist: deque = deque()
+        self.anchor: np.ndarray | None = None   # where the current plant settled (px)
+        self._anchor_sum = np.zeros(2)
+        self._anchor_n = 0
+        self.recent: deque = deque(maxlen=5)     # last positions of the foot (px)
+        self.far_frames = 0
+        self.gliding = False    # the last plant ended by sliding away: be stricter to re-plant
+        self.hidden_since: float | None = None
+        self.still_since: float | None = None
+        self.fast_frames = 0
+        self.plant: _Plant | None = None
+        self.steps: list[Step] = []
+
+    def _speed(self, hist: deque, t: float, xy: np.ndarray, scale: float,
+               window: float | None = None) -> float | None:
+        window = window or self.p.window_s
+        hist.append((t, xy))
+        while len(hist) > 2 and t - hist[1][0] >= window:
+            hist.popleft()
+        t0, xy0 = hist[0]
+        if t - t0 < 0.5 * window:
+            return None
+        return float(np.linalg.norm(xy - xy0) / (t - t0) / scale)
+
+    def update(self, t: float, kp: np.ndarray | None, back: BackState, px_per_cm: float
+               ) -> FootStatus:
+        ix = FOOT_KP[self.side]
+        visible = False
+        heel_b = toe_b = None
+        if kp is not None:
+            vis = kp[[ix["heel"], ix["toe"]], 2]
+            visible = bool(np.all(vis >= self.p.min_vis))
+            if back.known:
+                # Measured on the body plane: the image scale varies across a tilted view.
+                hb, tb = apply_h(back.h, kp[[ix["heel"], ix["toe"]], :2])
+                foot_len = float(np.linalg.norm(hb - tb))
+            else:
+                foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
+            lo, hi = self.p.foot_len_cm
+            if visible and not (lo <= foot_len <= hi):
+                visible = False  # confident but implausible: garbage coordinates
+        speed = None
+        if visible:
+            self.knee_hist.clear()
+            c = kp[[ix["heel"], ix["toe"], ix["ankle"]], :2].mean(0)
+            speed = self._speed(self.hist, t, c, px_per_cm)
+            self.recent.append(c)
+            # A short shuffle can stay under the speed threshold: a plant whose foot is now
+            # clearly somewhere else has ended all the same. Both where it settled and where it
+            # is now are averages over a few frames, so that noise is not a shuffle.
+            if self.plant is not None and self._anchor_n < 10:
+                self._anchor_sum = self._anchor_sum + c
+                self._anchor_n += 1
+                self.anchor = self._anchor_sum / self._anchor_n
+            now = np.mean(self.recent, axis=0)
+            if self.anchor is not None and self._anchor_n >= 5 and \
+                    np.linalg.norm(now - self.anchor) / px_per_cm > self.p.relocate_cm:
+                self.far_frames += 1
+            else:
+                self.far_frames = 0
+            if back.known:
+                heel_b, toe_b = apply_h(back.h, kp[[ix["heel"], ix["toe"]], :2])
+        else:
+            self.hist.clear()
+            self.recent.clear()
+            hips = [KP["left_hip"], KP["right_hip"]]
+            if kp is not None and kp[ix["knee"], 2] >= self.p.min_vis and \
+                    np.all(kp[hips, 2] >= self.p.min_vis):
+                # The knee stands in for a hidden foot. The knee sits about halfway between hip
+                # and ankle, so with the foot planted it moves at half the hips' speed; what is
+                # left over is the foot moving.
+                rel = kp[ix["knee"], :2] - 0.5 * kp[hips, :2].mean(0)
+                # A longer window: one knee and two hips are noisier than a whole foot.
+                ks = self._speed(self.knee_hist, t, rel, px_per_cm, 2 * self.p.window_s)
+                # Unsure means planted: a hidden foot that may carry weight is not let off.
+                speed = None if ks is None else (0.0 if ks < self.p.v_knee else 10 * self.p.v_move)
+            else:
+                self.knee_hist.clear()
+        # A hidden foot is judged by its knee, which also moves with the body: ask for more
+        # evidence before calling a hidden planted foot lifted.
+        need_fast = 2 if visible else 4
+
+        # State machine with hysteresis: planted after settle_s at rest, unplanted after two
+        # fast frames. A hidden foot with nothing to judge by keeps its state.
+        if speed is not None:
+            v_still = self.p.v_still * (0.5 if self.gliding else 1.0)
+            if speed < v_still:
+                if self.still_since is None:
+                    self.still_since = t - 0.5 * self.p.window_s
+                self.fast_frames = 0
+            elif speed > self.p.v_move:
+                self.fast_frames += 1
+                self.still_since = None
+                self.gliding = False
+            if self.plant is None and self.still_since is not None and \
+                    t - self.still_since >= self.p.settle_s:
+                self.plant = _Plant(start=max(self.still_since, 0.0))
+                self.anchor = None
+                self._anchor_sum = np.zeros(2)
+                self._anchor_n = 0
+                self.gliding = False
+            elif self.plant is not None and self.fast_frames >= need_fast:
+                self._close(t - 0.5 * self.p.window_s)
+        # A located step whose foot then disappears is closed where it was seen; what follows
+        # is a step of unknown zone. Otherwise a hidden next step would merge with it and the
+        # located zone (the spine, say) would be lost in an `unknown`.
+        if visible:
+            self.hidden_since = None
+        elif self.hidden_since is None:
+            self.hidden_since = t
+        if self.plant is not None and not visible and self.plant.known > 0 and \
+                t - self.hidden_since >= self.p.hide_split_s:
+            start = self.hidden_since
+            self._close(start)
+            self.plant = _Plant(start=start)
+        if self.plant is not None and self.far_frames >= 3:
+            self._close(t - 3.0 / 30)
+            self.still_since = None
+            self.far_frames = 0
+            self.gliding = True
+        if self.plant is not None:
+            pl = self.plant
+            pl.frames += 1
+            if heel_b is not None and np.all(np.isfinite(heel_b)) and np.all(np.isfinite(toe_b)):
+                pl.known += 1
+                pl.heels.append(heel_b)
+                pl.toes.append(toe_b)
+                if len(pl.heels) > 900:   # a long stand: the last ~30 s are enough
+                    del pl.heels[:300], pl.toes[:300]
+            pl.zone = self._zone(pl, back)
+            zone = pl.zone
+        elif heel_b is not None:
+            zone = self.atlas.foot_zone(heel_b, toe_b, back.legs)
+        else:
+            zone = "unknown"
+        planted = self.plant is not None
+        return FootStatus(self.side, visible, planted, zone,
+                          planted and zone != "off_body")
+
+    def _zone(self, pl: _Plant, back: BackState) -> str:
+        if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
+            return "unknown"
+        heel = np.median(np.asarray(pl.heels), axis=0)
+        toe = np.median(np.asarray(pl.toes), axis=0)
+        return self.atlas.foot_zone(heel, toe, back.legs)
+
+    def _close(self, t_end: float) -> None:
+        pl = self.plant
+        self.plant = None
+        self.anchor = None
+        self._anchor_sum = np.zeros(2)
+        self._anchor_n = 0
+        self.fast_frames = 0
+        if pl is None or t_end - pl.start < self.p.min_step_s:
+            return
+        xy = None
+        if pl.known:
+            heel = np.median(np.asarray(pl.heels), axis=0)
+            toe = np.median(np.asarray(pl.toes), axis=0)
+            centres, _ = foot_loaded_parts(heel, toe)
+            xy = tuple(float(v) for v in centres.mean(0))
+        self.steps.append(Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
+                               1.0 - pl.known / max(pl.frames, 1)))
+
+    def finish(self, t_end: float) -> None:
+        if self.plant is not None:
+            self._close(t_end)

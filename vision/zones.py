@@ -1,0 +1,183 @@
+"""The zone atlas: which anatomical zone lies under a point of the client's body plane.
+
+The atlas is data (vision/atlas.yaml, documented with sources in docs/zone-atlas.md); this module
+loads it and answers lookups, vectorised over points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from vision.geometry import disc_samples, foot_loaded_parts, points_in_polygon, polyline_project
+
+ATLAS_PATH = Path(__file__).with_name("atlas.yaml")
+
+# Zone names in every output. WORST_FIRST is the order used to pick a step's zone from its
+# loaded parts: the first one present wins. `unknown` ranks above `safe`: a part we cannot
+# place must never let the step read as safe.
+ZONES = ("spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal", "safe", "off_body",
+         "unknown")
+WORST_FIRST = ("spine", "kidney", "neck", "popliteal", "sciatic_notch", "ribs", "unknown", "safe",
+               "off_body")
+RISKY = frozenset({"spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal"})
+_RANK = {z: i for i, z in enumerate(WORST_FIRST)}
+
+
+class AtlasError(ValueError):
+    pass
+
+
+@dataclass
+class Atlas:
+    frame: dict[str, np.ndarray]
+    outline: np.ndarray                 # (K, 2): (y, half-width)
+    legs_from_y: float
+    zones: list[tuple[str, np.ndarray]]  # (name, polygon) in priority order
+    popliteal_s: tuple[float, float]
+    popliteal_d: float
+    leg_half_width: np.ndarray          # (K, 2): (s, half-width)
+    leg_s_max: float
+    reference_stature_cm: float = 175.0
+    levels: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def frame_quad(self) -> np.ndarray:
+        """Body-plane corners in the order left shoulder, right shoulder, right hip, left hip."""
+        f = self.frame
+        return np.array([f["left_shoulder"], f["right_shoulder"], f["right_hip"], f["left_hip"]])
+
+    # -- lookups ------------------------------------------------------------------------------
+    def zone_index(self, pts: np.ndarray, legs: dict[str, np.ndarray | None] | None = None
+                   ) -> np.ndarray:
+        """Zone ranks (index into WORST_FIRST) of points (N, 2) in body coordinates.
+
+        ``legs`` maps "left"/"right" to that leg's hip, knee, ankle (3, 2) in body coordinates,
+        or None when not known; points below ``legs_from_y`` then read `unknown`.
+        """
+        p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        out = np.full(len(p), _RANK["off_body"], dtype=np.int64)
+        finite = np.all(np.isfinite(p), axis=1)
+        out[~finite] = _RANK["unknown"]
+        trunk = finite & (p[:, 1] < self.legs_from_y)
+        if trunk.any():
+            out[trunk] = self._trunk(p[trunk])
+        leg = finite & ~trunk
+        if leg.any():
+            out[leg] = self._legs(p[leg], legs or {})
+        return out
+
+    def widened(self, margins: dict[str, float]) -> "Atlas":
+        """A copy with the named zones grown by ``margins[zone]`` cm on every side (a client
+        condition that makes a zone more dangerous widens it)."""
+        if not margins:
+            return self
+        zones = []
+        for name, poly in self.zones:
+            m = margins.get(name, 0.0)
+            if m:
+                c = poly.mean(axis=0)
+                poly = poly + m * np.sign(poly - c)
+            zones.append((name, poly))
+        pop = margins.get("popliteal", 0.0)
+        return replace(self, zones=zones, popliteal_d=self.popliteal_d + pop)
+
+    def zone_of(self, pts: np.ndarray, legs=None) -> list[str]:
+        return [WORST_FIRST[i] for i in self.zone_index(pts, legs)]
+
+    def _trunk(self, p: np.ndarray) -> np.ndarray:
+        half = np.interp(p[:, 1], self.outline[:, 0], self.outline[:, 1], left=-1.0, right=-1.0)
+        inside = np.abs(p[:, 0]) <= half
+        out = np.where(inside, _RANK["safe"], _RANK["off_body"])
+        # Walk the zones from the least to the most severe so the worst one is written last.
+        for name, poly in reversed(self.zones):
+            hit = inside & points_in_polygon(p, poly)
+            out[hit] = _RANK[name]
+        return out
+
+    def _legs(self, p: np.ndarray, legs: dict) -> np.ndarray:
+        known = [v for v in (legs.get("left"), legs.get("right")) if v is not None]
+        if not known:
+            return np.full(len(p), _RANK["unknown"])
+        best_s = np.zeros(len(p))
+        best_d = np.full(len(p), np.inf)
+        for chain in known:
+            s, d = polyline_project(p, np.asarray(chain, dtype=np.float64))
+            better = d < best_d
+            best_s[better], best_d[better] = s[better], d[better]
+        half = np.interp(best_s, self.leg_half_width[:, 0], self.leg_half_width[:, 1])
+        on = (best_d <= half) & (best_s <= self.leg_s_max) & (best_s >= -0.5)
+        out = np.where(on, _RANK["safe"], _RANK["off_body"])
+        lo, hi = self.popliteal_s
+        pop = on & (best_s >= lo) & (best_s <= hi) & (best_d <= self.popliteal_d)
+        out[pop] = _RANK["popliteal"]
+        return out
+
+    def foot_zone(self, heel: np.ndarray, toe: np.ndarray, legs=None) -> str:
+        """Worst zone under the loaded parts (heel pad, ball) of one foot in body coordinates."""
+        if not (np.all(np.isfinite(heel)) and np.all(np.isfinite(toe))):
+            return "unknown"
+        centres, radii = foot_loaded_parts(np.asarray(heel), np.asarray(toe))
+        ranks = self.zone_index(disc_samples(centres, radii), legs)
+        return worst(ranks)
+
+
+def worst(ranks: np.ndarray) -> str:
+    """The step's zone from the zone ranks of its loaded parts.
+
+    The worst zone present wins; parts off the body only count when no part is on it.
+    """
+    ranks = np.asarray(ranks)
+    if ranks.size == 0:
+        return "unknown"
+    return WORST_FIRST[int(ranks.min())]
+
+
+def load_atlas(path: str | Path = ATLAS_PATH) -> Atlas:
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise AtlasError(f"{path}: cannot read the zone atlas ({e})") from None
+    try:
+        frame = {k: np.asarray(doc["frame"][k], dtype=np.float64)
+                 for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")}
+        zones: list[tuple[str, np.ndarray]] = []
+        for z in doc["zones"]:
+            if z["name"] not in RISKY:
+                raise AtlasError(f"{path}: unknown zone {z['name']!r}")
+            poly = np.asarray(z["polygon"], dtype=np.float64)
+            zones.append((z["name"], poly))
+            if z.get("mirror"):
+                zones.append((z["name"], poly * np.array([-1.0, 1.0])))
+        # Keep the worst-first order whatever the file order, so priority is a property of the
+        # zone, not of where it was written.
+        zones.sort(key=lambda nz: _RANK[nz[0]])
+        legs = doc["legs"]
+        return Atlas(
+            frame=frame,
+            outline=np.asarray(doc["outline"], dtype=np.float64),
+            legs_from_y=float(doc["legs_from_y"]),
+            zones=zones,
+            popliteal_s=tuple(map(float, legs["popliteal"]["s"])),
+            popliteal_d=float(legs["popliteal"]["d_max"]),
+            leg_half_width=np.asarray(legs["half_width"], dtype=np.float64),
+            leg_s_max=float(legs["s_max"]),
+            reference_stature_cm=float(doc.get("reference_stature_cm", 175.0)),
+            levels={k: float(v) for k, v in (doc.get("levels") or {}).items()},
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise AtlasError(f"{path}: malformed zone atlas ({e})") from None
+
+
+_DEFAULT: Atlas | None = None
+
+
+def default_atlas() -> Atlas:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_atlas()
+    return _DEFAULT
