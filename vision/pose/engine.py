@@ -120,20 +120,16 @@ class PoseEngine:
         self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
                                      self.cfg.min_detection)
         self.landmarks = LandmarkModel(model_path(f"{self.cfg.model}_engine"), self.cfg.threads)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track: the next frame starts from the detector."""
         self.tracks: list[Track] = []
         self.frame_index = -1
         self._next_id = 1
         self._lost_last_frame = False
         self._lost: list[tuple[float, Track]] = []  # (time lost, track) for re-identification
         self._passes = 0  # detector passes so far
-
-    def reset(self) -> None:
-        self.tracks = []
-        self._lost = []
-        self._passes = 0
-        self.frame_index = -1
-        self._next_id = 1
-        self._lost_last_frame = False
 
     # -- one frame ------------------------------------------------------------------------
     def process(self, image: np.ndarray, t: float) -> EngineResult:
