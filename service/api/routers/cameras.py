@@ -1,0 +1,188 @@
+"""Cameras (admin manages, every role watches) and their live alert feeds: Server-Sent Events
+with ``id:`` lines and Last-Event-ID resumption, and a WebSocket with the same JSON."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlparse
+
+from fastapi import (APIRouter, Depends, Header, HTTPException, Query, Request, Response,
+                     WebSocket, WebSocketDisconnect, status)
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlmodel import delete, select
+
+from service.api.cameras import studio_text
+from service.api.db import Camera, Event, User
+from service.api.deps import ServicesDep, require
+from service.api.pipeline import UnsupportedInput, parse_studio_text, sniff
+from service.api.schemas import CameraIn, CameraOut
+from service.api.security import PERMISSIONS, user_for_token
+
+router = APIRouter(prefix="/cameras", tags=["cameras"])
+Admin = Annotated[User, Depends(require("cameras:manage"))]
+Watcher = Annotated[User, Depends(require("cameras:watch"))]
+
+KEEPALIVE_S = 15.0
+
+
+def _out(services, cam: Camera) -> CameraOut:
+    return CameraOut(id=cam.id, name=cam.name, source=cam.source, speed=cam.speed,
+                     loop=cam.loop, online=services.cameras.is_online(cam.id),
+                     latest_event_id=services.hub.latest(cam.id))
+
+
+def _get(services, camera_id: int) -> Camera:
+    with services.db.session() as s:
+        cam = s.get(Camera, camera_id)
+    if cam is None:
+        raise HTTPException(404, f"no camera {camera_id}")
+    return cam
+
+
+def _source_path(source: str) -> Path:
+    """A pose-track or video file on the server, as a path or a file:// URL."""
+    url = urlparse(source)
+    if url.scheme == "file":
+        return Path(unquote(url.path))
+    if url.scheme and len(url.scheme) > 1:   # (one letter: a Windows drive)
+        raise HTTPException(422, f"source {source!r}: only files on the server are supported so "
+                                 f"far (a path or a file:// URL); RTSP and device cameras come "
+                                 f"later")
+    return Path(source)
+
+
+@router.post("", status_code=201, response_model=CameraOut)
+def add_camera(body: CameraIn, services: ServicesDep, _: Admin) -> CameraOut:
+    path = _source_path(body.source)
+    if not path.is_file():
+        raise HTTPException(422, f"source {body.source!r}: no such file on the server")
+    try:   # the content is checked now (a pose-track header, or a decodable video frame)
+        sniff(path)
+    except (UnsupportedInput, OSError) as e:
+        raise HTTPException(422, f"source {body.source!r}: {e}")
+    try:
+        parse_studio_text(studio_text(body.studio), "studio")
+    except (ValueError, OSError) as e:
+        raise HTTPException(422, str(e))
+    cam = Camera(name=body.name, source=str(path.resolve()), studio=body.studio,
+                 speed=body.speed, loop=body.loop)
+    with services.db.session() as s:
+        s.add(cam)
+        s.commit()
+        s.refresh(cam)
+    services.cameras.start(cam)
+    return _out(services, cam)
+
+
+@router.get("", response_model=list[CameraOut])
+def list_cameras(services: ServicesDep, _: Watcher) -> list[CameraOut]:
+    with services.db.session() as s:
+        cams = s.exec(select(Camera).order_by(Camera.id)).all()
+    return [_out(services, c) for c in cams]
+
+
+@router.get("/{camera_id}", response_model=CameraOut)
+def get_camera(camera_id: int, services: ServicesDep, _: Watcher) -> CameraOut:
+    return _out(services, _get(services, camera_id))
+
+
+@router.delete("/{camera_id}", status_code=204)
+def delete_camera(camera_id: int, services: ServicesDep, _: Admin) -> Response:
+    _get(services, camera_id)
+    services.cameras.stop(camera_id, announce=False)
+    with services.db.session() as s:
+        s.exec(delete(Event).where(Event.camera_id == camera_id))
+        cam = s.get(Camera, camera_id)
+        if cam is not None:
+            s.delete(cam)
+        s.commit()
+    services.hub.forget(camera_id)
+    return Response(status_code=204)
+
+
+def _last_id(header: str | None, query: int | None) -> int:
+    if header is not None:
+        try:
+            return max(int(header.strip()), 0)
+        except ValueError:
+            raise HTTPException(422, f"Last-Event-ID: expected an event id, got {header!r}")
+    return max(query or 0, 0)
+
+
+@router.get("/{camera_id}/events")
+async def events_sse(camera_id: int, request: Request, services: ServicesDep, _: Watcher,
+                     last_event_id: Annotated[str | None, Header()] = None,
+                     after: Annotated[int | None, Query(description="same as Last-Event-ID")] = None,
+                     ) -> StreamingResponse:
+    """Server-Sent Events: every stored event of the camera after Last-Event-ID (all of them
+    without it), then new ones as they happen."""
+    await run_in_threadpool(_get, services, camera_id)
+    start = _last_id(last_event_id, after)
+    hub = services.hub
+
+    async def stream():
+        last = start
+        yield "retry: 1000\n\n"
+        while True:
+            if await request.is_disconnected():
+                return
+            if hub.latest(camera_id) > last:
+                for ev in await run_in_threadpool(hub.since, camera_id, last):
+                    yield f"id: {ev.id}\nevent: {ev.type}\ndata: {ev.model_dump_json()}\n\n"
+                    last = ev.id
+            elif not await hub.wait_newer(camera_id, last, KEEPALIVE_S):
+                yield ": keepalive\n\n"    # proxies close silent connections
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.websocket("/{camera_id}/ws")
+async def events_ws(websocket: WebSocket, camera_id: int,
+                    token: str | None = None, last_event_id: int | None = None) -> None:
+    """The same events as JSON text messages. The token comes as ``?token=``: browsers cannot
+    set headers on a WebSocket."""
+    services = websocket.app.state.services
+    user = await run_in_threadpool(user_for_token, services.db, token)
+    if user is None or user.role not in PERMISSIONS["cameras:watch"]:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION,
+                              reason="missing or invalid token (?token=)")
+        return
+    with services.db.session() as s:
+        if s.get(Camera, camera_id) is None:
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION,
+                                  reason=f"no camera {camera_id}")
+            return
+    await websocket.accept()
+    hub = services.hub
+
+    async def until_closed() -> None:
+        # read (and ignore) what the client sends: that is how its close is seen at once,
+        # not at the next event
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    closed = asyncio.create_task(until_closed())
+    last = max(last_event_id or 0, 0)
+    try:
+        while not closed.done():
+            if hub.latest(camera_id) > last:
+                for ev in await run_in_threadpool(hub.since, camera_id, last):
+                    if closed.done():
+                        break
+                    # never cancelled in the middle of a send: that leaves the close
+                    # handshake hanging
+                    await websocket.send_text(ev.model_dump_json())
+                    last = ev.id
+            else:
+                newer = asyncio.create_task(hub.wait_newer(camera_id, last, KEEPALIVE_S))
+                await asyncio.wait([closed, newer], return_when=asyncio.FIRST_COMPLETED)
+                newer.cancel()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        closed.cancel()

@@ -1,0 +1,46 @@
+"""Accounts (admin). `ashiwatch user add` makes the first admin; admins make the others here."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from sqlmodel import select
+
+from service.api.db import User
+from service.api.deps import ServicesDep, require
+from service.api.schemas import UserCreated, UserIn, UserOut
+from service.api.security import UserExists, create_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+Admin = Annotated[User, Depends(require("users"))]
+
+
+def _out(u: User) -> UserOut:
+    return UserOut(id=u.id, name=u.name, role=u.role, created=u.created)
+
+
+@router.post("", status_code=201, response_model=UserCreated)
+def add_user(body: UserIn, services: ServicesDep, _: Admin) -> UserCreated:
+    try:
+        user, token = create_user(services.db, body.name, body.role)
+    except UserExists as e:
+        raise HTTPException(409, str(e))
+    return UserCreated(**_out(user).model_dump(), token=token)
+
+
+@router.get("", response_model=list[UserOut])
+def list_users(services: ServicesDep, _: Admin) -> list[UserOut]:
+    with services.db.session() as s:
+        return [_out(u) for u in s.exec(select(User).order_by(User.id)).all()]
+
+
+@router.delete("/{user_id}", status_code=204)
+def delete_user(user_id: int, services: ServicesDep, me: Admin) -> Response:
+    if user_id == me.id:
+        raise HTTPException(409, "an admin cannot delete their own account")
+    with services.db.session() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise HTTPException(404, f"no user {user_id}")
+        s.delete(user)
+        s.commit()
+    return Response(status_code=204)

@@ -1,0 +1,62 @@
+"""Request and response bodies (pydantic)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+from service.api.security import Role
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class JobOut(BaseModel):
+    id: str
+    status: JobStatus
+    progress: float = Field(description="percent")
+    error: Optional[str] = None
+    filename: str = Field(description="the uploaded file's name, for display")
+    input_kind: Literal["video", "track"]
+    keep: bool
+    created: float
+    report: Optional[dict[str, Any]] = Field(None, description="report v1 once done")
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    created: float
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="shown once; only its sha256 is stored")
+
+
+class CameraIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    source: str = Field(min_length=1, description="a pose-track or video file on the server "
+                                                   "(path or file:// URL), played in real time")
+    studio: Optional[str] = Field(None, description="studio YAML text, or a path to a studio file")
+    speed: float = Field(1.0, gt=0, le=1000, description="replay speed factor")
+    loop: bool = Field(False, description="replay again from the start at the end")
+
+
+class CameraOut(BaseModel):
+    id: int
+    name: str
+    source: str
+    speed: float
+    loop: bool
+    online: bool
+    latest_event_id: int

@@ -1,0 +1,60 @@
+"""`ashiwatch serve`: the HTTP service (docs/service.md), with nothing else to start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from service.errors import fail
+
+
+def data_option() -> Optional[Path]:
+    return typer.Option(None, "--data", help="data folder (database, uploads); default "
+                                             "$ASHIWATCH_DATA or ~/.local/share/ashiwatch")
+
+
+def make_settings(data: Optional[Path], max_upload_mb: Optional[float] = None):
+    from service.api.settings import DEFAULT_MAX_UPLOAD_MB, Settings, default_data_dir
+    data = data or default_data_dir()
+    mb = DEFAULT_MAX_UPLOAD_MB if max_upload_mb is None else max_upload_mb
+    if mb <= 0:
+        raise fail(f"--max-upload-mb {mb}: must be positive")
+    settings = Settings(data_dir=data, max_upload_bytes=int(mb * 1024 * 1024))
+    try:
+        settings.ensure_dirs()
+    except OSError as e:
+        raise fail(f"{data}: cannot create the data folder ({e.strerror})")
+    return settings
+
+
+def serve(
+    data: Optional[Path] = data_option(),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    max_upload_mb: Optional[float] = typer.Option(
+        None, "--max-upload-mb", help="largest upload accepted, MiB (default 2048)"),
+) -> None:
+    """Run the service: audits of uploaded sessions and live alert feeds."""
+    import socket
+
+    import uvicorn
+
+    from service.api.main import create_app
+    settings = make_settings(data, max_upload_mb)
+    # a clear line for a taken port, rather than uvicorn's traceback-ish exit
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        raise fail(f"{host}:{port}: cannot listen ({e.strerror})")
+    typer.echo(f"ashiwatch: serving on http://{host}:{port} (data in {settings.data_dir})",
+               err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=5)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
