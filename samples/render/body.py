@@ -16,8 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE_DIR = Path(os.environ.get("ANNY_CACHE_DIR",
-                                Path.home() / ".cache" / "ashiwatch" / "anny"))
+def _default_cache() -> Path:
+    from samples.registry import cache_dir  # ASHIWATCH_CACHE or ~/.cache/ashiwatch
+
+    return cache_dir() / "anny"
+
+
+CACHE_DIR = Path(os.environ.get("ANNY_CACHE_DIR") or _default_cache())
 
 
 @functools.lru_cache(maxsize=1)
