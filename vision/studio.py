@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .yamlfile import read_yaml
+
 
 class StudioError(ValueError):
     pass
@@ -68,16 +70,7 @@ def parse_studio(doc: object, where: str) -> Studio:
 
 
 def load_studio(path: str | Path) -> Studio:
-    path = Path(path)
-    if not path.is_file():
-        raise StudioError(f"{path}: no such file")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark is not None else ""
-        raise StudioError(f"{path}{at}: not valid YAML") from None
-    return parse_studio(doc, str(path))
+    return parse_studio(read_yaml(path, StudioError), str(path))
 
 
 def save_studio(path: str | Path, studio: Studio, comment: str = "") -> None:
