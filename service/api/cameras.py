@@ -23,6 +23,11 @@ from service.api.pipeline import parse_studio_text, sniff
 log = logging.getLogger("ashiwatch.cameras")
 
 
+def planted_zones(status) -> dict[str, str]:
+    """foot -> zone of each foot planted on the client now (the running zone of its step)."""
+    return {side: f.zone for side, f in status.feet.items() if f.on_client and f.planted}
+
+
 def active_alerts(status) -> set[tuple[str, str | None]]:
     """(kind, foot) of the alerts active in one FrameStatus: the rule alerts the Auditor
     debounces, and a step on a danger zone while a foot is planted on it (the report makes
@@ -70,7 +75,7 @@ class CameraWorker:
     def _replay_once(self) -> None:
         from vision.audit import Auditor
         from vision.posetrack import PoseTrackError, iter_pose_track
-        from vision.rules import SEVERITY
+        from vision.rules import SEVERITY, ZONE_ALERT
         cam = self.camera
         from vision.frames import FrameSourceError
         try:
@@ -85,6 +90,7 @@ class CameraWorker:
                                               f"at {cam.speed:g}x")
         self.online = True
         active: set[tuple[str, str | None]] = set()
+        steps: dict[str, str] = {}      # foot -> zone it is planted on (step events)
         wall0 = time.monotonic()
         t0 = None
         t = 0.0
@@ -101,7 +107,18 @@ class CameraWorker:
                 if self.stop_event.is_set():
                     break
                 t = fr.t
-                now_active = active_alerts(aud.push(fr))
+                fs = aud.push(fr)
+                now_active = active_alerts(fs)
+                # a `step` event when a foot is planted on the client, and again when the
+                # running zone of that step changes (kind = the zone; for the dashboard's map)
+                now_steps = planted_zones(fs)
+                for foot, zone in sorted(now_steps.items()):
+                    if steps.get(foot) != zone:
+                        alert = ZONE_ALERT.get(zone)
+                        self._publish("step", t=t, kind=zone, foot=foot,
+                                      severity=None if alert is None else
+                                      aud.profile.severity(alert, SEVERITY[alert]))
+                steps = now_steps
                 for kind, foot in sorted(now_active - active, key=str):
                     self._publish("alert_start", t=t, kind=kind, foot=foot,
                                   severity=aud.profile.severity(kind, SEVERITY[kind]))

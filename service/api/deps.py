@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Callable
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.db import User
@@ -36,10 +36,32 @@ def current_user(services: ServicesDep,
     return user
 
 
-def require(permission: str) -> Callable[..., User]:
-    allowed = PERMISSIONS[permission]
+def current_user_or_query(
+        services: ServicesDep,
+        cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        token: Annotated[str | None, Query(description="the token, for clients that cannot "
+                                                       "set headers (EventSource)")] = None,
+) -> User:
+    """The header's token, else ``?token=``: for event streams only, since a browser's
+    EventSource cannot set headers (as for the WebSocket). Not accepted elsewhere: a URL with
+    a token ends up in histories and logs."""
+    if cred is not None:
+        return current_user(services, cred)
+    if not token:
+        raise _unauthorized("missing token: send 'Authorization: Bearer TOKEN' or ?token=TOKEN")
+    user = user_for_token(services.db, token)
+    if user is None:
+        raise _unauthorized("invalid token")
+    return user
 
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
+
+def require(permission: str, query_token: bool = False) -> Callable[..., User]:
+    """A role check; ``query_token``: also take the token as ``?token=`` (event streams)."""
+    allowed = PERMISSIONS[permission]
+    who = current_user_or_query if query_token else current_user
+
+    # (a default, not Annotated: with postponed annotations a local name cannot be resolved)
+    def check(user: User = Depends(who)) -> User:
         if user.role not in allowed:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"role {user.role!r} may not do this "

@@ -25,6 +25,8 @@ from service.api.security import PERMISSIONS, user_for_token
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 Admin = Annotated[User, Depends(require("cameras:manage"))]
 Watcher = Annotated[User, Depends(require("cameras:watch"))]
+# the event stream also takes ?token= (a browser's EventSource cannot set headers)
+StreamWatcher = Annotated[User, Depends(require("cameras:watch", query_token=True))]
 
 KEEPALIVE_S = 15.0
 
@@ -114,7 +116,7 @@ def _last_id(header: str | None, query: int | None) -> int:
 
 
 @router.get("/{camera_id}/events")
-async def events_sse(camera_id: int, request: Request, services: ServicesDep, _: Watcher,
+async def events_sse(camera_id: int, request: Request, services: ServicesDep, _: StreamWatcher,
                      last_event_id: Annotated[str | None, Header()] = None,
                      after: Annotated[int | None, Query(description="same as Last-Event-ID")] = None,
                      ) -> StreamingResponse:

@@ -1,0 +1,145 @@
+"""The dashboard (service/api/static/) in a real browser: Debian's chromium driven by Playwright,
+against a real server (the fixtures of tests/test_service.py)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_service import SESSION, STUDIO, Server, add_user, read_sse
+
+CHROMIUM = Path(os.environ.get("ASHIWATCH_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required"]
+# where the screenshots go, to be looked at
+SHOTS = Path(os.environ.get("ASHIWATCH_SHOTS", tempfile.gettempdir())) / "ashiwatch-dashboard"
+
+from playwright import sync_api  # noqa: E402  (the dev extra)
+
+# A developer without Debian's chromium gets a skip that says so; CI installs it (.ci/run), and
+# there a missing browser is a failure, never a skip.
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason=f"{CHROMIUM} missing (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    data = tmp_path_factory.mktemp("dash") / "data"
+    tokens = {role: add_user(data, f"{role}-1", role) for role in ("admin", "auditor", "viewer")}
+    srv = Server(data).start()
+    yield srv, tokens
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as p:
+        # a persistent context is how Playwright gives chromium a user-data-dir of our own
+        ctx = p.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1100, "height": 760})
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    yield pg
+    pg.close()
+
+
+def login(page, srv: Server, token: str) -> None:
+    page.goto(srv.url + "/")
+    assert page.url.endswith("/dashboard/")
+    page.fill("#token", token)
+    page.click("#login-button")
+
+
+def test_event_stream_takes_the_token_as_a_query_parameter(env):
+    srv, tok = env
+    with httpx.Client(base_url=srv.url, timeout=10) as c:
+        assert c.get("/cameras/1/events?token=wrong").status_code == 401
+        assert c.get("/cameras/1/events").status_code == 401
+        # only event streams take ?token= (a URL with a token ends up in logs and histories)
+        assert c.get(f"/cameras?token={tok['viewer']}").status_code == 401
+        assert c.get(f"/cameras/999/events?token={tok['viewer']}").status_code == 404
+        r = c.get("/dashboard/app.js")
+        assert r.status_code == 200 and "EventSource" in r.text
+    assert tok["viewer"] not in srv.log_text()      # the access log redacts it
+
+
+def test_live_feed_shows_a_critical_alert_and_lights_the_back_map(env, page):
+    srv, tok = env
+    with srv.client(tok["admin"]) as admin:
+        # looped: however slow the browser is to start, a live step is still to come
+        r = admin.post("/cameras", json={"name": "table 1", "source": str(SESSION),
+                                         "studio": str(STUDIO), "speed": 4, "loop": True})
+        assert r.status_code == 201, r.text
+        cam = r.json()["id"]
+    try:
+        login(page, srv, "aw_not-a-token")
+        page.wait_for_selector("#login-error:has-text('Unknown token')")
+        login(page, srv, tok["viewer"])
+        card = f"#camera-{cam}"
+        crit = page.wait_for_selector(f"{card} .feed li.alert_start.critical", timeout=60_000)
+        assert "critical" in crit.inner_text()
+        color = crit.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert color == "rgb(211, 47, 47)"                         # critical red
+        # a live step event lights a zone of the back map
+        page.wait_for_selector(f"{card} .state.online", timeout=30_000)
+        page.wait_for_selector(f"{card} .backmap .zone.lit", state="attached", timeout=30_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "live.png"))
+        page.wait_for_selector(f"{card} .feed li.camera_offline", timeout=90_000)
+        page.screenshot(path=str(SHOTS / "live-end.png"))
+        # the feed holds the stream's events: each once, newest first, none missing
+        with srv.client(tok["viewer"]) as c, c.stream("GET", f"/cameras/{cam}/events") as r:
+            first_replay = [e["id"] for e in read_sse(r)]          # up to the first offline
+        ids = page.eval_on_selector_all(f"{card} .feed li", "els => els.map(e => +e.dataset.id)")
+        assert ids == sorted(set(ids), reverse=True)
+        assert set(first_replay) <= set(ids)
+        assert page.eval_on_selector_all(f"{card} .feed li.warning", "els => els.length") >= 1
+        assert page.evaluate("window.ashiwatchBeeps || 0") >= 1       # critical alerts beeped
+        # the token is kept for the tab (sessionStorage): a reload stays logged in
+        page.reload()
+        page.wait_for_selector(f"{card} .feed li.camera_offline", timeout=30_000)
+        assert page.evaluate("sessionStorage.getItem('ashiwatch.token')") == tok["viewer"]
+        assert page.errors == []
+    finally:
+        with srv.client(tok["admin"]) as admin:
+            admin.delete(f"/cameras/{cam}")
+
+
+def test_audit_upload_progress_and_report(env, page):
+    srv, tok = env
+    login(page, srv, tok["viewer"])
+    page.click("button.tab[data-view=audits]")
+    page.wait_for_selector("#audits-error:has-text('may not')")     # viewers do not audit
+    page.click("#logout")
+    login(page, srv, tok["auditor"])
+    page.click("button.tab[data-view=audits]")
+    page.set_input_files("#upload-file", str(SESSION))
+    page.fill("#upload-studio", STUDIO.read_text())
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-status:has-text('uploaded')", timeout=30_000)
+    job = page.get_attribute("#upload-status", "data-job")
+    page.wait_for_selector(f"tr[data-job='{job}'][data-status=done] button.report-link",
+                           timeout=120_000)
+    page.click(f"tr[data-job='{job}'] button.report-link")
+    page.wait_for_selector("#report-summary:has-text('verdict')")
+    with srv.client(tok["auditor"]) as c:
+        rep = c.get(f"/audits/{job}/report.json").json()
+    assert f"verdict: {rep['summary']['verdict']}" in page.inner_text("#report-summary")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "audit.png"))
+    assert page.errors == []
