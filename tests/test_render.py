@@ -24,7 +24,7 @@ if REQUIRED:
     import anny  # noqa: E402,F401
 else:
     pytest.importorskip("anny", reason="render extra not installed: pip install -e '.[dev,render]'")
-from samples.render.measure import Tally  # noqa: E402
+from samples.render.measure import Tally, torso_px  # noqa: E402
 from samples.render.sequence import CLIENT_ID, THERAPIST_ID, render_sequence  # noqa: E402
 
 FRAMES = 3
@@ -129,6 +129,65 @@ def test_pose_engine_finds_the_therapist_in_the_tilted40_view(views):
     for frame in frames:
         tally.add(frame.people, list(engine.process(frame.bgr, frame.t).frame.people))
     s = tally.summary()
-    # measured on 12 frames: found in 100 %, heels 32 px, toes 22 px (median); margin here
+    # errors relative to the therapist's torso in the image (148 px here; 91 px in the first,
+    # wider framing). Measured on these 3 frames (second framing): found 3/3, heels 98 px
+    # (0.66 torso), toes 61 px (0.41 torso); the 12-frame figures are in
+    # docs/rendered-scenes.md. Margins here: a regression guard, not a goal.
+    torso = np.median([torso_px(person(f, THERAPIST_ID).kp) for f in frames])
     assert s["therapist_found"] >= 2 / 3
-    assert s["therapist_toes_px"] < 70 and s["therapist_heels_px"] < 80
+    assert s["therapist_toes_px"] < 0.6 * torso and s["therapist_heels_px"] < 0.9 * torso
+
+
+def test_camera_presets_frame_the_table_and_the_therapist():
+    # studio placements: the whole table top in view and filling a good part of the frame;
+    # the standing therapist's body (shoulders to feet) in view except from straight overhead
+    look = S.Look.from_seed(0)
+    client = S.place_client(look)
+    therapist = S.place_therapist(client, S.Step("left_paraspinal_mid", "right_paraspinal_mid"),
+                                  look)
+    for name in S.CAMERAS:
+        cam = S.Camera.preset(name)
+        table, _ = cam.project(S.table_corners())
+        assert np.all((table >= 0) & (table < [S.WIDTH, S.HEIGHT])), (name, table)
+        span = table.max(0) - table.min(0)
+        assert max(span[0] / S.WIDTH, span[1] / S.HEIGHT) > 0.4, (name, span)
+        px, _ = cam.project(therapist.keypoints)
+        body = px[[11, 12, 23, 24, 27, 28, 29, 30, 31, 32]]
+        if name != "overhead":
+            assert np.all((body >= 0) & (body < [S.WIDTH, S.HEIGHT])), (name, body)
+    # the client's torso is several times larger than in the first framing (41 px)
+    cam = S.Camera.preset("tilted40")
+    px, _ = cam.project(client.keypoints)
+    assert np.linalg.norm(px[[11, 12]].mean(0) - px[[23, 24]].mean(0)) > 80
+
+
+def test_session_steps_on_each_zone_with_truth_in_compare_format():
+    from samples.evaluate import compare
+    from samples.render.sequence import session_plan, session_truth, truth_zone
+    look = S.Look.from_seed(0)
+    client = S.place_client(look)
+    fps = 4.0   # the plan only (no rendering): one posing per hold
+    plan = session_plan(client, fps)
+    zones, seen = [], []
+    cache: dict = {}
+    for p in plan:
+        key = (p.step.left, p.step.right, p.step.lift)
+        if key not in cache:
+            th = S.place_therapist(client, p.step, look)
+            cache[key] = {f: truth_zone(client, th.keypoints, f) for f in ("left", "right")}
+        zones.append(cache[key])
+        seen.append({"left": True, "right": True})
+    truth = session_truth(plan, zones, seen, fps, "tilted40", 0)
+    got = {s["zone"] for s in truth["steps"]}
+    assert {"safe", "spine", "kidney", "ribs", "popliteal"} <= got, got
+    # every stance is held ~1 s; one interval with the hands off the bars
+    assert all(s["end_s"] - s["start_s"] >= 0.99 for s in truth["steps"])
+    assert len(truth["no_hands"]) == 1
+    assert truth["no_hands"][0][1] - truth["no_hands"][0][0] >= 0.99
+    # a report that is the truth itself scores every step found in its zone
+    report = {"steps": truth["steps"], "alerts": [
+        {"kind": "no_hands_on_bars", "severity": "warning", "start_s": a, "end_s": b}
+        for a, b in truth["no_hands"]]}
+    c = compare(report, truth)
+    assert all(r["found"] and r["zone"] == r["truth"] for r in c["steps"])
+    assert c["no_hands_found"] == 1 and c["no_hands_false"] == 0

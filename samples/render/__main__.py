@@ -1,11 +1,11 @@
-"""python -m samples.render --camera overhead|tilted40|side|corner --out DIR [--seed N] [--frames N]"""
+"""python -m samples.render --camera NAME --out DIR [--seed N] [--frames N] [--fps F] [--session]"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .scene import CAMERAS
+from .scene import ALL_CAMERAS as CAMERAS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,9 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--session", action="store_true",
+                    help="a step on each zone (~1 s per stance; --frames ignored), with "
+                         "scene.truth.json for samples.render.evaluate")
     args = ap.parse_args(argv)
     from .sequence import write_sequence
-    info = write_sequence(args.camera, args.out, args.frames, args.seed, args.fps)
+    info = write_sequence(args.camera, args.out, args.frames, args.seed, args.fps, args.session)
     print(f"{args.out}: {info['frames']} frames (scene.mp4, truth.jsonl, studio.yaml) in "
           f"{info['seconds']:.1f} s, {info['render_s_per_frame']:.2f} s/frame")
     return 0

@@ -101,7 +101,7 @@ def measure_camera(camera: str, frames: int, seed: int = 0, model: str = "full")
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m samples.render.measure")
-    ap.add_argument("--cameras", default="overhead,tilted40,side,corner")
+    ap.add_argument("--cameras", default="overhead,tilted40,tilted40_foot,side,corner,corner_head")
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="full")

@@ -36,22 +36,73 @@ class CameraPreset:
     up: tuple[float, float, float] = (0.0, 0.0, 1.0)
 
 
-# eye, target: see docs/rendered-scenes.md for why these places
+# eye, target: see docs/rendered-scenes.md for why these places. Studio placements: cameras on
+# the ceiling (2.9-2.95 m), 0.8-1.1 m beyond the table, or high on a wall beside it (1.8 m from
+# its edge), 75-90 degree lenses,
+# aimed so that the table top and the standing therapist (head ~2.5 m, hands at the bars
+# ~2.6 m) fill most of the frame. The first framing (100 degree lenses, 2.3 m beyond the head
+# end) is kept as FIRST_FRAMING for comparison.
+HEAD_X, FOOT_X = TABLE_LENGTH / 2, -TABLE_LENGTH / 2
+
+
+def _pitched(eye, pitch_deg: float, yaw_deg: float = 0.0, dist: float = 2.0):
+    """A target ``dist`` m from ``eye``, looking down ``pitch_deg`` towards heading ``yaw_deg``
+    (degrees counter-clockwise from world +x: 0 faces the head end, 180 the foot end)."""
+    p, y = np.radians(pitch_deg), np.radians(yaw_deg)
+    d = np.array([np.cos(p) * np.cos(y), np.cos(p) * np.sin(y), -np.sin(p)])
+    return tuple(float(v) for v in np.asarray(eye) + dist * d)
+
+
+def _towards(eye, target, pitch_deg: float):
+    """Looking down ``pitch_deg`` in the vertical plane through ``eye`` and ``target``."""
+    yaw = np.degrees(np.arctan2(target[1] - eye[1], target[0] - eye[0]))
+    return _pitched(eye, pitch_deg, yaw)
+
+
 CAMERAS = {
-    # on the ceiling straight above the table's centre: 0.3 m above the therapist's head; a
-    # 100° lens is what it takes to see the whole table from there
+    # on the ceiling straight above the table's centre, the table along the image's width:
+    # a 75 degree lens keeps the whole table (and the client's feet) in view; the raised hands,
+    # 0.35 m under the lens, fall outside the frame (no lens shows them from there)
     "overhead": CameraPreset(eye=(0.0, 0.0, CEILING - 0.05), target=(0.0, 0.0, 0.0),
-                             hfov_deg=100.0, up=(1.0, 0.0, 0.0)),
-    # high on the wall beyond the head end, looking down 40° at the middle of the scene
-    # (at the ceiling 2.3 m beyond the table with a 100° lens: the raised hands stay in view)
-    "tilted40": CameraPreset(eye=(0.95 + 2.30, 0.0, CEILING - 0.05),
-                             target=(0.0, 0.0, CEILING - 0.05 - 3.25 * np.tan(np.radians(40.0))),
-                             hfov_deg=100.0),
-    # beside the table at head height of a standing person, looking slightly down
-    "side": CameraPreset(eye=(0.0, -3.0, 1.75), target=(0.0, 0.0, 1.55), hfov_deg=80.0),
-    # a ceiling corner at the foot end (behind the therapist)
-    "corner": CameraPreset(eye=(-2.3, -1.8, 2.85), target=(0.0, 0.0, 1.45), hfov_deg=80.0),
+                             hfov_deg=75.0, up=(0.0, 1.0, 0.0)),
+    # ceiling, 1.1 m beyond the head end, looking down 40 degrees along the table
+    # (the therapist faces this camera)
+    "tilted40": CameraPreset(eye=(HEAD_X + 1.1, 0.0, CEILING - 0.05),
+                             target=_pitched((HEAD_X + 1.1, 0.0, CEILING - 0.05), 40.0, 180.0),
+                             hfov_deg=86.0),
+    # the same from the foot end (behind the therapist, who stands further from this end: a
+    # 90 degree lens, 38 degrees down, keeps the raised hands and the foot end in view)
+    "tilted40_foot": CameraPreset(eye=(FOOT_X - 1.1, 0.0, CEILING - 0.05),
+                                  target=_pitched((FOOT_X - 1.1, 0.0, CEILING - 0.05), 38.0, 0.0),
+                                  hfov_deg=90.0),
+    # high on the wall beside the table's middle (1.8 m from its edge), looking down ~22 degrees
+    "side": CameraPreset(eye=(0.0, -TABLE_WIDTH / 2 - 1.8, 2.5),
+                         target=_pitched((0.0, -TABLE_WIDTH / 2 - 1.8, 2.5), 22.0, 90.0),
+                         hfov_deg=80.0),
+    # a ceiling corner at the foot end, 0.8 m beyond the table and 0.9 m aside of it, looking
+    # down 35 degrees at the table's centre (90 degree lens): from behind the therapist, over the shoulder
+    "corner": CameraPreset(eye=(FOOT_X - 0.8, -TABLE_WIDTH / 2 - 0.9, 2.9),
+                           target=_towards((FOOT_X - 0.8, -TABLE_WIDTH / 2 - 0.9, 2.9),
+                                           (0.0, 0.0), 35.0),
+                           hfov_deg=90.0),
+    # the same corner at the head end (36 degrees down, 88 degree lens): the therapist's face is in view
+    "corner_head": CameraPreset(eye=(HEAD_X + 0.8, -TABLE_WIDTH / 2 - 0.9, 2.9),
+                                target=_towards((HEAD_X + 0.8, -TABLE_WIDTH / 2 - 0.9, 2.9),
+                                                (0.0, 0.0), 36.0),
+                                hfov_deg=88.0),
 }
+
+# the first framing (2026-11-23 measurement): 100 degree lenses from far beyond the table
+FIRST_FRAMING = {
+    "overhead_first": CameraPreset(eye=(0.0, 0.0, CEILING - 0.05), target=(0.0, 0.0, 0.0),
+                                   hfov_deg=100.0, up=(1.0, 0.0, 0.0)),
+    "tilted40_first": CameraPreset(eye=(0.95 + 2.30, 0.0, CEILING - 0.05),
+                                   target=(0.0, 0.0, CEILING - 0.05 - 3.25 * np.tan(np.radians(40.0))),
+                                   hfov_deg=100.0),
+    "side_first": CameraPreset(eye=(0.0, -3.0, 1.75), target=(0.0, 0.0, 1.55), hfov_deg=80.0),
+    "corner_first": CameraPreset(eye=(-2.3, -1.8, 2.85), target=(0.0, 0.0, 1.45), hfov_deg=80.0),
+}
+ALL_CAMERAS = {**CAMERAS, **FIRST_FRAMING}
 
 
 def look_at(eye, target, up) -> np.ndarray:
@@ -75,7 +126,7 @@ class Camera:
 
     @classmethod
     def preset(cls, name: str, width: int = WIDTH, height: int = HEIGHT) -> "Camera":
-        p = CAMERAS[name]
+        p = ALL_CAMERAS[name]
         focal = 0.5 * width / np.tan(np.radians(p.hfov_deg) / 2)
         return cls(look_at(p.eye, p.target, p.up), focal, width, height)
 
@@ -126,6 +177,27 @@ def spine_point(client: anny_body.Body, along: float, lateral: float) -> np.ndar
     return np.array([*xy, surface_height(client, xy)])
 
 
+def body_homography(client: anny_body.Body):
+    """World xy (table plane) -> the atlas's body coordinates (reference cm), from the client's
+    shoulders and hips as the safety core maps them (vision/backframe.py)."""
+    from vision.geometry import homography
+    from vision.zones import default_atlas
+    kp = client.keypoints[:, :2]
+    return homography(kp[[11, 12, 24, 23]], default_atlas().frame_quad)
+
+
+def target_point(client: anny_body.Body, place) -> np.ndarray:
+    """A place on the client's back -> world point (xy, z of the skin). ``place`` is a PLACES
+    key, (along, lateral) or ("body", x_cm, y_cm) in the atlas's body coordinates."""
+    if isinstance(place, str):
+        return spine_point(client, *PLACES[place])
+    if len(place) == 3 and place[0] == "body":
+        from vision.geometry import apply_h
+        xy = apply_h(np.linalg.inv(body_homography(client)), np.array([place[1:]], float))[0]
+        return np.array([*xy, surface_height(client, xy)])
+    return spine_point(client, *place)
+
+
 def surface_height(client: anny_body.Body, xy: np.ndarray, radius: float = 0.04) -> float:
     near = np.linalg.norm(client.vertices[:, :2] - xy, axis=1) < radius
     return float(client.vertices[near, 2].max()) if near.any() else TABLE_TOP
@@ -142,16 +214,15 @@ def place_client(look: Look) -> anny_body.Body:
 
 @dataclass
 class Step:
-    left: str | tuple[float, float]   # a PLACES key or (along, lateral) for each foot
-    right: str | tuple[float, float]
+    left: str | tuple   # a PLACES key, (along, lateral) or ("body", x_cm, y_cm) for each foot
+    right: str | tuple
     lift: str | None = None  # "L"/"R": that foot carries no weight (knee bent a little)
     arms_up: bool = True
 
 
 def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body.Body:
     """The therapist posed so that the feet land on the step's places on the client's back."""
-    targets = {s: spine_point(client, *(PLACES[p] if isinstance(p, str) else p))
-               for s, p in (("L", step.left), ("R", step.right))}
+    targets = {s: target_point(client, p) for s, p in (("L", step.left), ("R", step.right))}
     rest = anny_body.pose_body(anny_body.therapist_pose(step.arms_up, (0, 0), (0, 0)),
                                look.therapist_shape).transformed(anny_body.STANDING, np.zeros(3))
     rest_feet = {"L": rest.keypoints[[29, 31]].mean(0), "R": rest.keypoints[[30, 32]].mean(0)}
@@ -168,6 +239,10 @@ def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body
         look.therapist_shape).transformed(anny_body.STANDING, np.zeros(3))
     feet = {"L": posed.keypoints[[29, 31]].mean(0), "R": posed.keypoints[[30, 32]].mean(0)}
     xy = centre[:2] - 0.5 * (feet["L"][:2] + feet["R"][:2])
+    if step.lift in ("L", "R"):
+        # one foot carries the body: that foot lands on its place (the lifted one is near its)
+        w = "R" if step.lift == "L" else "L"
+        xy = targets[w][:2] - feet[w][:2]
     # height: the lowest sole vertex of the weight-bearing foot (or feet) rests on the skin
     lift = 0.0
     for s in ("L", "R"):

@@ -3,6 +3,7 @@ written as scene.mp4 + truth.jsonl (pose track v1) + studio.yaml."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,8 @@ class RenderedFrame:
     t: float
     bgr: np.ndarray
     people: list[Person]     # truth: client (id 1), therapist (id 2)
+    zones: dict[str, str] | None = None       # session: the atlas's zone under each foot
+    foot_seen: dict[str, bool] | None = None  # session: heel or toe tip seen by the camera
 
 
 def studio_in_image(camera: S.Camera, bars: np.ndarray) -> Studio:
@@ -64,42 +67,60 @@ def studio_in_image(camera: S.Camera, bars: np.ndarray) -> Studio:
     return Studio(bars=bar_px.reshape(-1, 2, 2), table=table_px, table_head=head_px[0])
 
 
-def render_sequence(camera_name: str, frames: int, seed: int = 0, fps: float = 10.0):
-    """Yields the Studio first, then one RenderedFrame per frame."""
+def render_sequence(camera_name: str, frames: int, seed: int = 0, fps: float = 10.0,
+                    session: bool = False):
+    """Yields the Studio first, then one RenderedFrame per frame. ``session``: the SESSION
+    stances (``frames`` is then ignored: ~1 s per stance at ``fps``), with each frame's truth
+    zones; else ``frames`` frames through KEYFRAMES."""
     import cv2
     look = S.Look.from_seed(seed)
     camera = S.Camera.preset(camera_name)
     client = S.place_client(look)
-    steps = steps_for(frames)
-    # the bars are placed once, at the hands of the first pose, as a studio's bars are fixed
-    bars = S.bars_world(S.place_therapist(client, steps[0], look))
+    plan = session_plan(client, fps) if session else None
+    steps = [p.step for p in plan] if session else steps_for(frames)
+    # the bars are placed once, at the hands of the first pose on the client, as a studio's
+    # bars are fixed
+    first = next(p.step for p in plan if not p.beside) if session else steps[0]
+    bars = S.bars_world(S.place_therapist(client, first, look))
     yield studio_in_image(camera, bars)
     renderer = S.Renderer(camera)
     try:
         for i, step in enumerate(steps):
             therapist = S.place_therapist(client, step, look)
+            if session and plan[i].beside:
+                therapist = beside_table(therapist)
             shot = renderer.render(client, therapist, bars, look)
             people = []
             for pid, b in ((CLIENT_ID, client), (THERAPIST_ID, therapist)):
                 px, vis = S.visibility(b.keypoints, camera, shot, owner=pid)
                 people.append(Person(id=pid, kp=np.column_stack([px, vis])))
-            yield RenderedFrame(i / fps, cv2.cvtColor(shot.color, cv2.COLOR_RGB2BGR), people)
+            zones = seen = None
+            if session:
+                zones = {f: truth_zone(client, therapist.keypoints, f) for f in ("left", "right")}
+                tkp = people[1].kp
+                seen = {"left": bool(tkp[[29, 31], 2].max() > 0.5),
+                        "right": bool(tkp[[30, 32], 2].max() > 0.5)}
+            yield RenderedFrame(i / fps, cv2.cvtColor(shot.color, cv2.COLOR_RGB2BGR), people,
+                                zones, seen)
     finally:
         renderer.close()
 
 
 def write_sequence(camera_name: str, out: Path, frames: int = 12, seed: int = 0,
-                   fps: float = 10.0) -> dict:
+                   fps: float = 10.0, session: bool = False) -> dict:
+    """scene.mp4, truth.jsonl, studio.yaml; with ``session`` also scene.truth.json (the steps,
+    their zones and the no-hands intervals, in samples/evaluate.compare's format)."""
     import cv2
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    gen = render_sequence(camera_name, frames, seed, fps)
+    gen = render_sequence(camera_name, frames, seed, fps, session)
     studio = next(gen)
     (out / "studio.yaml").write_text(yaml.safe_dump(studio.to_dict(), sort_keys=False))
     writer = cv2.VideoWriter(str(out / "scene.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (S.WIDTH, S.HEIGHT))
     n = 0
     render_s = 0.0
+    zones, seen = [], []
     with PoseTrackWriter(out / "truth.jsonl", Header(fps=fps, width=S.WIDTH,
                                                      height=S.HEIGHT)) as track:
         t0 = time.perf_counter()
@@ -107,8 +128,140 @@ def write_sequence(camera_name: str, out: Path, frames: int = 12, seed: int = 0,
             render_s += time.perf_counter() - t0
             writer.write(frame.bgr)
             track.write(Frame(t=frame.t, people=frame.people))
+            zones.append(frame.zones)
+            seen.append(frame.foot_seen)
             n += 1
             t0 = time.perf_counter()
     writer.release()
+    if session:
+        look_client = S.place_client(S.Look.from_seed(seed))
+        truth = session_truth(session_plan(look_client, fps), zones, seen, fps, camera_name,
+                              seed)
+        (out / "scene.truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
     return {"frames": n, "seconds": time.perf_counter() - started,
             "render_s_per_frame": render_s / max(n, 1)}
+
+
+# -- a session with known truth: a step on each zone ------------------------------------------
+# Stances in the atlas's body coordinates (reference cm: x toward the client's left, y from the
+# shoulder line toward the feet; docs/zone-atlas.md), for the foot's centre (mid heel-toe); one
+# foot moves between stances. The zone in the comment is the design; the truth file gives the
+# zone the atlas finds under each planted foot of the rendered bodies (truth_zone).
+KNEE_R = "knee_R"   # the client's right knee crease (placed from the client's own knee)
+SESSION = [
+    # (left foot, right foot, hands on the bars)
+    ((4.0, 10.0), (-4.0, 10.0), True),     # both on the upper paraspinals: safe
+    ((4.0, 10.0), (0.0, 30.0), True),      # right on the spine
+    ((13.0, 18.0), (0.0, 30.0), True),     # left on the ribs
+    ((13.0, 18.0), (-6.0, 26.0), True),    # right on the right kidney
+    ((13.0, 18.0), (-4.0, 10.0), False),   # right back to the paraspinals, hands off the bars
+    ((14.0, 48.0), (-4.0, 10.0), True),    # left on the gluteals (safe)
+    ((14.0, 48.0), (-13.0, 50.0), True),   # right on the right gluteals (the notch: see docs)
+    ((12.0, 70.0), (-13.0, 50.0), True),    # left on the hamstrings (safe)
+    ((12.0, 70.0), KNEE_R, True),          # right on the back of the knee (popliteal)
+]
+
+
+def _body_xy(client, place) -> tuple[float, float]:
+    if place == KNEE_R:
+        from vision.geometry import apply_h
+        knee = apply_h(S.body_homography(client), client.keypoints[[26], :2])[0]
+        return float(knee[0]), float(knee[1]) + 4.0   # the ball of the foot near the crease
+    return place
+
+
+def beside_table(therapist):
+    """The posed therapist moved to stand on the floor beside the table (the side away from
+    the side and corner cameras), level with the client's waist."""
+    feet = therapist.keypoints[[29, 30, 31, 32]].mean(0)
+    shift = np.array([0.1 - feet[0], S.TABLE_WIDTH / 2 + 0.45 - feet[1],
+                      -therapist.vertices[:, 2].min()])
+    return therapist.transformed(np.eye(3), shift)
+
+
+@dataclass
+class PlannedFrame:
+    step: S.Step
+    planted: dict[str, bool]       # "left"/"right": the foot is down on the client
+    hands_on: bool                 # (for the truth: hands off the bars only counts when loaded)
+    beside: bool = False           # lead-in: the therapist stands on the floor beside the table
+
+
+def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 0.375,
+                 lead_s: float = 1.0, stances=SESSION) -> list[PlannedFrame]:
+    """Frames of a session through ``stances``: each held ``hold_s``, the foot that changes
+    travelling (unweighted, knee bent) for ``move_s`` between them; first ``lead_s`` with the
+    therapist beside the table (the client alone on it, as a session starts: the safety core
+    needs to see the client's back before anyone stands on it)."""
+    hold, move = max(1, round(hold_s * fps)), max(2, round(move_s * fps))
+    resolved = [(_body_xy(client, lf), _body_xy(client, rf), hands) for lf, rf, hands in stances]
+    lf0, rf0, _ = resolved[0]
+    out: list[PlannedFrame] = [
+        PlannedFrame(S.Step(("body", *lf0), ("body", *rf0), arms_up=False),
+                     {"left": False, "right": False}, True, beside=True)
+        for _ in range(round(lead_s * fps))]
+    for k, (lf, rf, hands) in enumerate(resolved):
+        if k:
+            plf, prf, phands = resolved[k - 1]
+            for i in range(move):
+                f = (i + 1) / (move + 1)
+                lerp = lambda a, b: ("body", *(np.array(a) + f * (np.array(b) - np.array(a))))  # noqa: E731
+                moving_l = plf != lf
+                lift = "L" if moving_l else "R"
+                out.append(PlannedFrame(S.Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
+                                               arms_up=phands and hands),
+                                        {"left": not moving_l, "right": moving_l},
+                                        phands and hands))
+        for _ in range(hold):
+            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), arms_up=hands),
+                                    {"left": True, "right": True}, hands))
+    return out
+
+
+def truth_zone(client, therapist_kp: np.ndarray, foot: str) -> str:
+    """The atlas's zone under a foot, from the 3-D truth (world xy on the table plane)."""
+    from vision.geometry import apply_h
+    from vision.zones import default_atlas
+    h = S.body_homography(client)
+    heel, toe = (29, 31) if foot == "left" else (30, 32)
+    legs = {side: apply_h(h, client.keypoints[idx, :2])
+            for side, idx in (("left", [23, 25, 27]), ("right", [24, 26, 28]))}
+    return default_atlas().foot_zone(apply_h(h, therapist_kp[heel, :2]),
+                                     apply_h(h, therapist_kp[toe, :2]), legs)
+
+
+def session_truth(plan: list[PlannedFrame], zones: list[dict[str, str]],
+                  foot_seen: list[dict[str, bool]], fps: float, camera: str, seed: int) -> dict:
+    """Truth in samples/evaluate.compare's format: steps (foot, start_s, end_s, zone, hidden),
+    no-hands intervals; a step is hidden when the camera sees neither its heel nor its toe tip
+    on most of its frames."""
+    steps = []
+    for foot in ("left", "right"):
+        i = 0
+        while i < len(plan):
+            if not plan[i].planted[foot]:
+                i += 1
+                continue
+            j = i
+            while j < len(plan) and plan[j].planted[foot]:
+                j += 1
+            mid = (i + j - 1) // 2
+            seen = sum(foot_seen[k][foot] for k in range(i, j))
+            steps.append(dict(foot=foot, start_s=round(i / fps, 3), end_s=round(j / fps, 3),
+                              zone=zones[mid][foot], hidden=bool(seen < 0.5 * (j - i))))
+            i = j
+    steps.sort(key=lambda s: (s["start_s"], s["foot"]))
+    no_hands, i = [], 0
+    while i < len(plan):
+        if plan[i].hands_on:
+            i += 1
+            continue
+        j = i
+        while j < len(plan) and not plan[j].hands_on:
+            j += 1
+        no_hands.append([round(i / fps, 3), round(j / fps, 3)])
+        i = j
+    return dict(truth=1, config=dict(source="samples/render", camera=camera, seed=seed, fps=fps,
+                                     safe_only=False),
+                fps=fps, duration_s=round(len(plan) / fps, 3), steps=steps,
+                no_hands=no_hands, one_hand=[], shifts=[], bars_held=not no_hands)
