@@ -11,6 +11,7 @@ import pytest
 
 from samples.registry import pose2sim_video
 from tests.goldens import load_golden, source_video, torso_length
+from vision.frames import FrameSource
 from vision.pose.detector import ANCHORS, weighted_nms
 from vision.pose.engine import EngineConfig, PoseEngine
 from vision.pose.regions import Region, region_from_points
@@ -30,15 +31,8 @@ def engine_factory():
 
 
 def read_frames(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
+    with FrameSource(path) as src:
+        return [f for _, f in src]
 
 
 def frame_error(kp: np.ndarray, gold: np.ndarray) -> tuple[float, float]:

@@ -145,13 +145,10 @@ def test_pose_reads_a_camera_url(short_clip, tmp_path):
     import http.server
     import threading
 
-    cap = cv2.VideoCapture(str(short_clip))
-    jpegs = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        jpegs.append(cv2.imencode(".jpg", f)[1].tobytes())
+    from vision.frames import FrameSource
+
+    with FrameSource(short_clip) as src:
+        jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for _, f in src]
 
     class Camera(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
