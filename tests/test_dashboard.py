@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_service import SESSION, STUDIO, Server, add_user, read_sse
+from tests.test_service import SESSION, STUDIO, Server, env, read_sse  # noqa: F401  (env: the server)
 
 CHROMIUM = Path(os.environ.get("ASHIWATCH_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,15 +25,6 @@ from playwright import sync_api  # noqa: E402  (the dev extra)
 # there a missing browser is a failure, never a skip.
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                                 reason=f"{CHROMIUM} missing (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    data = tmp_path_factory.mktemp("dash") / "data"
-    tokens = {role: add_user(data, f"{role}-1", role) for role in ("admin", "auditor", "viewer")}
-    srv = Server(data).start()
-    yield srv, tokens
-    srv.stop()
 
 
 @pytest.fixture(scope="module")

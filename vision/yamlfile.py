@@ -12,9 +12,14 @@ def read_yaml(path: str | Path, error: type[Exception]) -> object:
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: no such file")
+    return parse_yaml(path.read_text(encoding="utf-8"), str(path), error)
+
+
+def parse_yaml(text: str, where: str, error: type[Exception]) -> object:
+    """The parsed document of ``text``; ``error("<where>[:line]: not valid YAML")`` if it is not."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
-        raise error(f"{path}{at}: not valid YAML") from None
+        raise error(f"{where}{at}: not valid YAML") from None

@@ -21,6 +21,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def get_or_404(services: Services, model: type, key, what: str):
+    """The row of ``model`` with primary key ``key``, or a 404 naming ``what``."""
+    with services.db.session() as s:
+        row = s.get(model, key)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+    return row
+
+
 def _unauthorized(msg: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, msg,
                          headers={"WWW-Authenticate": "Bearer"})

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
-import yaml
 
 from vision.profile import Profile, ProfileError, parse_profile
 from vision.report import Report
 from vision.studio import Studio, StudioError, parse_studio
+from vision.yamlfile import parse_yaml
 
 
 class UnsupportedInput(ValueError):
@@ -63,21 +63,13 @@ def sniff(path: Path) -> str:
 def parse_studio_text(text: str | None, where: str) -> Studio | None:
     if text is None or not text.strip():
         return None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise StudioError(f"{where}: not valid YAML") from None
-    return parse_studio(doc, where)
+    return parse_studio(parse_yaml(text, where, StudioError), where)
 
 
 def parse_profile_text(text: str | None, where: str) -> Profile | None:
     if text is None or not text.strip():
         return None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ProfileError(f"{where}: not valid YAML") from None
-    return parse_profile(doc, where)
+    return parse_profile(parse_yaml(text, where, ProfileError), where)
 
 
 def _count_frames(path: Path) -> int:

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from service.api.db import Job, User
-from service.api.deps import ServicesDep, require
+from service.api.deps import ServicesDep, get_or_404, require
 from service.api.jobs import upload_path
 from service.api.pipeline import (UnsupportedInput, parse_profile_text, parse_studio_text,
                                   sniff)
@@ -29,11 +29,7 @@ def _out(job: Job, with_report: bool = True) -> JobOut:
 
 
 def _get(services, job_id: str) -> Job:
-    with services.db.session() as s:
-        job = s.get(Job, job_id)
-    if job is None:
-        raise HTTPException(404, f"no audit {job_id!r}")
-    return job
+    return get_or_404(services, Job, job_id, f"audit {job_id!r}")
 
 
 def _flag(text: str | None, default: bool) -> bool:

@@ -17,7 +17,7 @@ from sqlmodel import delete, select
 
 from service.api.cameras import studio_text
 from service.api.db import Camera, Event, User
-from service.api.deps import ServicesDep, require
+from service.api.deps import ServicesDep, get_or_404, require
 from service.api.pipeline import UnsupportedInput, parse_studio_text, sniff
 from service.api.schemas import CameraIn, CameraOut
 from service.api.security import PERMISSIONS, user_for_token
@@ -38,11 +38,7 @@ def _out(services, cam: Camera) -> CameraOut:
 
 
 def _get(services, camera_id: int) -> Camera:
-    with services.db.session() as s:
-        cam = s.get(Camera, camera_id)
-    if cam is None:
-        raise HTTPException(404, f"no camera {camera_id}")
-    return cam
+    return get_or_404(services, Camera, camera_id, f"camera {camera_id}")
 
 
 def _source_path(source: str) -> Path:
