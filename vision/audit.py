@@ -18,7 +18,7 @@ from vision.posetrack import Frame, Header
 from vision.profile import Profile
 from vision.report import (AlertOut, ClientOut, Contraindication, FeetInterval, GripInterval,
                            Report, StepOut, Summary)
-from vision.roles import RoleAssigner
+from vision.roles import RoleAssigner, Roles
 from vision.rules import RuleEngine
 from vision.steps import FootStatus, FootTracker
 from vision.studio import Studio
@@ -34,6 +34,8 @@ class FrameStatus:
     hands: dict[str, str]              # "on" | "off" | "unknown"
     feet_on_client: int
     alerts: list[str] = field(default_factory=list)   # kinds active now
+    back_state: BackState | None = None   # the client's body frame now (image -> body cm)
+    roles: Roles | None = None            # who is the client and who the therapist now
 
 
 class Auditor:
@@ -73,7 +75,7 @@ class Auditor:
         active = self.rules.update(t, feet, hands, tkp)
         n_on = sum(f.on_client for f in feet.values())
         self._log.append((t, back.state, n_on, hands["left"], hands["right"]))
-        return FrameStatus(t, back.state, feet, hands, n_on, active)
+        return FrameStatus(t, back.state, feet, hands, n_on, active, back, roles)
 
     def finish(self) -> Report:
         t_end = self._t
