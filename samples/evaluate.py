@@ -6,7 +6,10 @@ at least half of it), zone accuracy per zone (found, visible steps), hidden step
 no-hands intervals found and no-hands false alarms, and critical alerts in sessions of only safe,
 bar-held steps.
 
-    python -m samples.evaluate [--suite small|large] [--work DIR]
+    python -m samples.evaluate [--suite small|large] [--work DIR] [--no-camera]
+
+``--no-camera`` leaves the camera out of the studio files, so that the safety core has to do
+without it (the parallax of oblique views is then flagged, not corrected).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from samples.scenarios import suite as make_suite
@@ -103,7 +107,7 @@ def aggregate(results: dict[str, dict]) -> dict:
     )
 
 
-def run_suite(kind: str = "small", work: str | Path | None = None) -> dict:
+def run_suite(kind: str = "small", work: str | Path | None = None, camera: bool = True) -> dict:
     tmp = None
     if work is None:
         tmp = tempfile.TemporaryDirectory(prefix="ashiwatch-eval-")
@@ -112,6 +116,7 @@ def run_suite(kind: str = "small", work: str | Path | None = None) -> dict:
     results = {}
     try:
         for name, cfg in make_suite(kind):
+            cfg = replace(cfg, studio_camera=camera)
             truth = write_session(work, name, cfg)
             header, frames = iter_pose_track(work / f"{name}.jsonl")
             rep = audit_frames(header, frames, load_studio(work / f"{name}.studio.yaml"))
@@ -147,8 +152,10 @@ def main(argv=None):
     ap.add_argument("--suite", choices=["small", "large", "stress"], default="small")
     ap.add_argument("--work", default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-camera", action="store_true",
+                    help="studio files without the camera (parallax flagged, not corrected)")
     a = ap.parse_args(argv)
-    res = run_suite(a.suite, a.work)
+    res = run_suite(a.suite, a.work, camera=not a.no_camera)
     print(json.dumps(res, indent=1) if a.json else format_table(res))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vision.camera import CameraModel
 from vision.geometry import apply_h, foot_loaded_parts, homography
 from vision.posetrack import KP, Frame, Header, Person, PoseTrackWriter
 from vision.studio import Studio, save_studio
@@ -50,6 +51,8 @@ class ScenarioConfig:
     margin_cm: float = 2.0              # the step's zone holds under shifts this large
     wrong_rate: float = 0.03            # occluded client keypoints confidently wrong, per frame
     shuffle_ids: bool = False           # new ids every frame (ids are never to be trusted)
+    studio_camera: bool = True          # write the camera into the studio file (False: the
+                                        # safety core must do without it)
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -103,7 +106,19 @@ class Session:
         self.A = np.array([np.cos(phi), np.sin(phi), 0.0])        # toward the client's feet
         self.L = np.cross(self.A, [0, 0, 1.0])                    # client's left
         self.z_table = rng.uniform(0.55, 0.70)
-        self.z_back = self.z_table + rng.uniform(0.18, 0.24)
+        self.z_back = self.z_table + rng.uniform(0.21, 0.25)   # trunk depth 21-25 cm
+        # Depths below the skin, drawn from their own generator so that the plan (and so the
+        # suite's sessions) stays what it was: the shoulder and hip keypoints are joint centres
+        # near the middle of the trunk's depth, the knee and ankle ones a few cm above the
+        # table; the therapist's heel and toe-tip points are above the sole.
+        drng = np.random.default_rng([cfg.seed, 7])
+        self.z_joints = self.z_table + 0.5 * (self.z_back - self.z_table) \
+            + drng.uniform(-0.01, 0.01)
+        # Legs on an ankle bolster (vision/camera.py): knee ~8 cm, ankle ~10 cm.
+        self.z_knee = self.z_table + drng.uniform(0.07, 0.10)
+        self.z_ankle = self.z_table + drng.uniform(0.085, 0.115)
+        self.heel_h = drng.uniform(0.025, 0.045)
+        self.toe_h = drng.uniform(0.015, 0.025)
         self.origin = np.array([rng.normal(0, 0.05), rng.normal(0, 0.05), 0.0]) \
             - self.A * 0.0033 * Hc
         # Therapist
@@ -146,10 +161,13 @@ class Session:
         return p
 
     def surface_z(self, y):
-        # The back is a plane at z_back over the trunk; the legs slope down toward the ankles.
+        # The back is a plane at z_back over the trunk and the buttocks (to the gluteal fold,
+        # ~0.065 H below the hip joints); the thighs slope down to the back of the knee (~20 cm
+        # above the table with an ankle bolster), the calves stay about there.
         y = np.asarray(y, float)
-        t = np.clip((y - self.torso - 5.0) / (self.thigh + self.shank), 0, 1)
-        return self.z_back - t * (self.z_back - self.z_table - 0.09)
+        return np.interp(y, [self.torso + 0.065 * self.Hc * 100, self.torso + self.thigh,
+                             self.torso + self.thigh + self.shank],
+                         [self.z_back, self.z_table + 0.20, self.z_table + 0.19])
 
     def _client_body(self):
         Hc = self.Hc * 100
@@ -176,6 +194,11 @@ class Session:
         b[KP["mouth_left"]] = [2.0, -0.14 * Hc]
         b[KP["mouth_right"]] = [-2.0, -0.14 * Hc]
         z = self.surface_z(b[:, 1]) + self.rng.uniform(-0.01, 0.01, 33)
+        # Joint centres lie inside the body, below the skin (the parallax the camera corrects).
+        for k in ("shoulder", "hip"):
+            z[[KP[f"left_{k}"], KP[f"right_{k}"]]] = self.z_joints
+        z[[KP["left_knee"], KP["right_knee"]]] = self.z_knee
+        z[[KP["left_ankle"], KP["right_ankle"]]] = self.z_ankle
         return b, z
 
     def _camera(self):
@@ -354,8 +377,8 @@ class Session:
         heels = {s: self.world(feet[s][0]) for s in feet}
         toes = {s: self.world(feet[s][1]) for s in feet}
         for s in feet:
-            heels[s][2] += feet[s][2]
-            toes[s][2] += feet[s][2]
+            heels[s][2] += feet[s][2] + self.heel_h
+            toes[s][2] += feet[s][2] + self.toe_h
         P = np.zeros((33, 3))
         fdir = _unit(sum(toes[s] - heels[s] for s in feet) * [1, 1, 0])
         left = np.cross([0, 0, 1.0], fdir)
@@ -366,7 +389,9 @@ class Session:
         for s, sg in (("left", 1), ("right", -1)):
             P[KP[f"{s}_heel"]] = heels[s]
             P[KP[f"{s}_foot_index"]] = toes[s]
-            P[KP[f"{s}_ankle"]] = heels[s] + 0.2 * (toes[s] - heels[s]) + [0, 0, 0.065 * Ht]
+            # The ankle joint: 0.039 H above the sole (Drillis & Contini).
+            P[KP[f"{s}_ankle"]] = heels[s] + 0.2 * (toes[s] - heels[s]) \
+                + [0, 0, 0.039 * Ht - self.heel_h]
             hip = pel + sg * left * 0.0955 * Ht + [0, 0, 0.53 * Ht]
             P[KP[f"{s}_hip"]] = hip
             ank = P[KP[f"{s}_ankle"]]
@@ -486,7 +511,21 @@ class Session:
         return Header(fps=self.cfg.fps, width=self.cfg.width, height=self.cfg.height)
 
     def studio(self):
-        return Studio(bars=np.stack([self.camera.project(b) for b in self.bars3d]))
+        bars = np.stack([self.camera.project(b) for b in self.bars3d])
+        if not self.cfg.studio_camera:
+            return Studio(bars=bars)
+        return Studio(bars=bars, camera=self.studio_camera(), table_top_m=float(self.z_table))
+
+    def studio_camera(self) -> CameraModel:
+        """The camera in the studio file's world: origin on the floor under the client's middle
+        (standing in for the table's centre), x toward the client's head, z up."""
+        cam = self.camera
+        c0 = self.origin + self.A * 0.0033 * self.Hc * 100
+        c0[2] = 0.0
+        x = -self.A
+        M = np.stack([x, np.cross([0, 0, 1.0], x), [0, 0, 1.0]])    # studio ← generator axes
+        K = np.array([[cam.f, 0, cam.w / 2], [0, cam.f, cam.h / 2], [0, 0, 1.0]])
+        return CameraModel(K=K, R=cam.R @ M.T, t=cam.R @ (c0 - cam.C))
 
     def truth(self):
         steps = []
@@ -540,11 +579,13 @@ def _clip(a, b, intervals):
     return out
 
 
-def write_session(out_dir: str | Path, name: str, cfg: ScenarioConfig) -> dict:
-    """Write NAME.jsonl, NAME.studio.yaml and NAME.truth.json; returns the truth."""
+def write_session(out_dir: str | Path, name: str, cfg: ScenarioConfig,
+                  session: Session | None = None) -> dict:
+    """Write NAME.jsonl, NAME.studio.yaml and NAME.truth.json; returns the truth.
+    ``session``: a Session already made from ``cfg`` (a subclass: samples/exercise_sessions.py)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    s = Session(cfg)
+    s = Session(cfg) if session is None else session
     with PoseTrackWriter(out / f"{name}.jsonl", s.header()) as w:
         for fr in s.frames():
             w.write(fr)

@@ -108,3 +108,31 @@ def test_points_in_polygon():
     square = np.array([[0, 0], [4, 0], [4, 4], [0, 4.0]])
     inside = points_in_polygon(np.array([[1, 1], [5, 1], [2, 3.9], [-0.1, 2]]), square)
     assert inside.tolist() == [True, False, True, False]
+
+
+def test_disc_grid_leaves_no_gap_a_spine_could_pass_through():
+    from vision.geometry import disc_grid
+    pts = disc_grid(np.array([5.0, 5.0]), 10.0, spacing=1.0)
+    assert np.all(np.linalg.norm(pts - [5, 5], axis=1) <= 10.0 + 1e-9)
+    # Every strip 1 cm wide crossing the disc holds a sample.
+    for x0 in np.arange(-4.5, 14.5, 0.37):
+        assert np.any(np.abs(pts[:, 0] - x0) <= 0.5)
+    np.testing.assert_allclose(disc_grid(np.array([1.0, 2.0]), 0.0), [[1.0, 2.0]])
+
+
+def test_complete_foot_from_heel_or_toe_and_the_ankle():
+    from vision.geometry import complete_foot
+    heel, toe = np.array([0.0, 0.0]), np.array([0.0, -25.0])
+    ankle = heel + 0.2 * (toe - heel)
+    h, t = complete_foot(heel, ankle, "heel", 25.0)
+    np.testing.assert_allclose([h, t], [heel, toe], atol=1e-12)
+    h, t = complete_foot(toe, ankle, "toe", 25.0)
+    np.testing.assert_allclose([h, t], [heel, toe], atol=1e-12)
+    # Vectorised over feet; an ankle on top of the seen point gives no direction: nan.
+    seen = np.array([[0.0, 0.0], [10.0, 0.0]])
+    ank = np.array([[0.0, -5.0], [10.0, -0.5]])
+    h, t = complete_foot(seen, ank, "heel", np.array([25.0, 25.0]))
+    np.testing.assert_allclose(t[0], [0.0, -25.0])
+    assert np.all(np.isnan(t[1]))
+    with pytest.raises(ValueError):
+        complete_foot(heel, ankle, "ankle", 25.0)

@@ -6,13 +6,15 @@ large one is marked slow.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from samples.evaluate import run_suite
-from samples.scenarios import ScenarioConfig, Session, suite
+from samples.scenarios import ScenarioConfig, Session, suite, write_session
 from vision.geometry import apply_h
+from vision.posetrack import KP
 from vision.zones import default_atlas
 
 
@@ -70,3 +72,37 @@ def test_generated_truth_is_consistent_with_the_atlas():
         for person in fr.people:
             assert person.kp.shape == (33, 3)
     assert np.all(np.diff(ts) > 0)
+
+
+def test_generated_client_keypoints_are_joint_centres_and_the_studio_file_has_the_camera(tmp_path):
+    from vision.audit import audit_frames
+    from vision.posetrack import iter_pose_track
+    from vision.studio import load_studio
+    cfg = ScenarioConfig(seed=12, n_steps=4, camera="tilted", hidden_steps=0, no_hands=0,
+                         one_hand=0, shifts=0)
+    s = Session(cfg)
+    # Shoulders and hips inside the trunk, about half its depth under the skin the feet stand on.
+    torso = [KP[k] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    depth = s.z_back - s.client_z[torso]
+    assert np.all((depth > 0.09) & (depth < 0.14))
+    write_session(tmp_path, "cam", cfg)
+    write_session(tmp_path, "nocam", replace(cfg, studio_camera=False))
+    with_cam, without = (load_studio(tmp_path / f"{n}.studio.yaml") for n in ("cam", "nocam"))
+    assert with_cam.camera is not None and without.camera is None
+    assert with_cam.table_top == pytest.approx(s.z_table, abs=1e-3)
+    # The studio file's camera sees the client's keypoints where the generator drew them.
+    _, frames = iter_pose_track(tmp_path / "cam.jsonl")
+    first = next(iter(frames)).people[0].kp
+    c0 = s.origin + s.A * 0.0033 * s.Hc * 100
+    c0[2] = 0.0
+    x = -s.A
+    m = np.stack([x, np.cross([0, 0, 1.0], x), [0, 0, 1.0]])
+    world = (s.world(s.client_b, s.client_z) - c0) @ m.T
+    np.testing.assert_allclose(with_cam.camera.project(world)[torso], first[torso, :2], atol=8.0)
+    # With the camera no parallax warning; without it the oblique view is flagged.
+    reps = {}
+    for n, st in (("cam", with_cam), ("nocam", without)):
+        header, frames = iter_pose_track(tmp_path / f"{n}.jsonl")
+        reps[n] = audit_frames(header, frames, st)
+    assert not any(w.startswith("parallax") for w in reps["cam"].summary.warnings)
+    assert any(w.startswith("parallax") for w in reps["nocam"].summary.warnings)

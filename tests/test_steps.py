@@ -167,3 +167,87 @@ def test_roles_do_not_depend_on_ids_or_order():
         if i >= 30:
             assert roles.therapist is not None
             assert roles.therapist.kp[KP["left_heel"], 1] != roles.client.kp[KP["left_heel"], 1]
+
+
+# -- a foot seen by the heel or the toe tip alone --------------------------------------------------
+def run_partial(path, hide, vis_low=0.1, from_frame=0):
+    """Like run_foot, with the left foot's heel or toe tip (``hide``) not seen confidently from
+    ``from_frame`` on."""
+    ft = FootTracker("left")
+    statuses = []
+    idx = {"heel": KP["left_heel"], "toe": KP["left_foot_index"]}
+    for i, (heel, toe) in enumerate(path):
+        kp = therapist_kp(px(heel), px(toe), px([-10, 30]), px([-10, 5]))
+        for h in ([hide] if isinstance(hide, str) else hide):
+            if i >= from_frame:
+                kp[idx[h], 2] = vis_low
+        statuses.append(ft.update(i / FPS, kp, identity_back(), SCALE))
+    ft.finish((len(path) - 1) / FPS)
+    return ft.steps, statuses
+
+
+def flank_walk():
+    # Toward the feet: heel on the left flank below the ribs, toes toward the buttock; the one
+    # place on the trunk far enough from every zone for a foot seen by one point to be safe.
+    return walk_dir([[35, 30], [20, 34], [35, 30]], direction=(0, 1))
+
+
+def walk_dir(points, direction, dwell_s=1.5, move_s=0.5, foot_len=25.0):
+    d = np.asarray(direction, float)
+    return [(h, h + foot_len * d) for h, _ in walk(points, dwell_s, move_s, foot_len)]
+
+
+def test_a_foot_seen_by_the_heel_or_the_toe_alone_is_still_a_step_with_its_zone():
+    full, _ = run_foot(flank_walk())
+    assert [s.zone for s in full if s.zone != "off_body"] == ["safe"]
+    for hide in ("toe", "heel"):
+        # Seen whole while it comes off the floor (its length measured), then by one point.
+        steps, statuses = run_partial(flank_walk(), hide, from_frame=5)
+        on_back = [s for s in steps if s.zone != "off_body"]
+        assert [s.zone for s in on_back] == ["safe"], hide
+        assert statuses[60].visible               # the foot counts as seen
+        # Located from the seen point and the ankle's direction: near the true loaded centre.
+        assert np.linalg.norm(np.subtract(on_back[0].body_xy, full[1].body_xy)) < 2.0
+
+
+def test_a_heel_alone_on_the_spine_is_a_spine_step_and_a_borderline_one_is_unknown():
+    steps, _ = run_partial(walk([[30, 60], [0.0, 30], [30, 60]]), "toe")
+    assert [s.zone for s in steps if s.zone != "off_body"] == ["spine"]
+    # Beside the spine: the heel-only ball could be on the spine or the ribs: not safe.
+    steps, _ = run_partial(walk([[30, 60], [4.5, 22], [30, 60]]), "toe")
+    assert [s.zone for s in steps if s.zone != "off_body"] == ["unknown"]
+    full, _ = run_foot(walk([[30, 60], [4.5, 22], [30, 60]]))
+    assert [s.zone for s in full if s.zone != "off_body"] == ["safe"]
+
+
+def test_neither_heel_nor_toe_seen_is_unknown():
+    steps, statuses = run_partial(flank_walk(), ["heel", "toe"])
+    assert all(s.zone != "safe" for s in steps)
+    assert not statuses[60].visible and statuses[60].zone != "safe"
+
+
+# -- the back from three torso corners -------------------------------------------------------------
+def test_back_from_three_corners_when_the_fourth_is_hidden_behind_the_body():
+    kp = client_kp()
+    kp[KP["right_hip"], 2] = 0.1                  # behind the client's own body
+    bm = BackMap()
+    for i in range(30):
+        st = bm.update(i / FPS, kp)
+    assert st.known and st.corners_seen == 3 and st.uncertainty_cm >= 3.0
+    # The reference body's proportions complete the fourth corner: the map is the full one.
+    full = client_kp()
+    np.testing.assert_allclose(apply_h(st.h, full[KP["right_hip"], :2]),
+                               default_atlas().frame["right_hip"], atol=0.5)
+    # Seen later with the rest agreeing, the corner is taken and the back is a four-corner one.
+    for i in range(30, 40):
+        st = bm.update(i / FPS, full)
+    assert st.known and st.corners_seen == 4 and st.uncertainty_cm == 0.0
+
+
+def test_two_corners_are_not_a_back():
+    kp = client_kp()
+    kp[[KP["right_hip"], KP["right_shoulder"]], 2] = 0.1
+    bm = BackMap()
+    for i in range(60):
+        st = bm.update(i / FPS, kp)
+    assert st.state == "unknown" and not st.known

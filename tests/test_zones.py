@@ -108,3 +108,19 @@ def test_malformed_atlas_is_an_atlas_error(tmp_path):
     bad.write_text("atlas: 1\nframe: {}\n", encoding="utf-8")
     with pytest.raises(AtlasError):
         load_atlas(bad)
+
+
+def test_uncertain_feet_near_a_worse_zone_read_unknown_and_far_from_it_keep_their_zone():
+    # Heel on the erector spinae beside T7, toes to the head: safe when placed exactly.
+    heel, toe = np.array([4.5, 22.0]), np.array([4.5, -3.0])
+    assert A.foot_zone(heel, toe) == "safe"
+    # 3 cm of doubt reaches the spine (1.5 cm from the midline): it may be on it.
+    assert A.foot_zone(heel, toe, uncertainty_cm=3.0) == "unknown"
+    # Only the ball uncertain, by less than its distance to any zone: still safe.
+    assert A.foot_zone(heel, toe, uncertainty_cm=[0.0, 0.5]) == "safe"
+    # On the spine, doubt cannot make it better than the spine.
+    assert A.foot_zone(np.array([0.0, 30.0]), np.array([0.0, 5.0]), uncertainty_cm=8.0) == "spine"
+    # Off the body, doubt that reaches the body: it may carry weight on it.
+    far = np.array([40.0, 20.0])
+    assert A.foot_zone(far, far + [0, 25]) == "off_body"
+    assert A.foot_zone(far, far + [0, 25], uncertainty_cm=25.0) == "unknown"

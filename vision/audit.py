@@ -13,6 +13,7 @@ from typing import Iterable
 import numpy as np
 
 from vision.backframe import BackMap, BackState
+from vision.camera import FOOT_ABOVE_JOINTS_M
 from vision.grip import HandGrip
 from vision.posetrack import Frame, Header
 from vision.profile import Profile
@@ -48,13 +49,18 @@ class Auditor:
         self.atlas = (atlas or default_atlas()).widened(self.profile.zone_margins())
         self.source = source
         self.roles = RoleAssigner(table=None if studio is None else studio.table)
-        self.back = BackMap(self.atlas)
+        self.back = BackMap(self.atlas, camera=None if studio is None else studio.camera,
+                            table_top_m=studio.table_top if studio is not None else 0.65,
+                            table=None if studio is None else studio.table,
+                            image_size=(header.width, header.height))
         self.feet = {s: FootTracker(s, self.atlas) for s in ("left", "right")}
         self.hands = {s: HandGrip(s) for s in ("left", "right")}
         self.rules = RuleEngine(self.profile)
         self.bars = np.zeros((0, 2, 2)) if studio is None else studio.bars
         self._px_per_cm = float(np.hypot(header.width, header.height)) / 300.0
         self._log: list[tuple] = []     # (t, back state, feet count, left grip, right grip)
+        self._oblique: list[float] = []  # the view's estimated obliqueness while established
+        self._three_point_s = 0.0        # time the back was a three-corner completion
         self._t0: float | None = None
         self._t = 0.0
 
@@ -67,6 +73,10 @@ class Auditor:
         back: BackState = self.back.update(t, None if roles.client is None else roles.client.kp)
         if back.scale_px > 0:
             self._px_per_cm = back.scale_px
+        if back.known:
+            self._oblique.append(back.oblique_deg)
+            if back.corners_seen < 4:
+                self._three_point_s += 1.0 / self.header.fps
         tkp = None if roles.therapist is None else roles.therapist.kp
         feet = {s: ft.update(t, tkp, back, self._px_per_cm) for s, ft in self.feet.items()}
         hands = {s: h.update(tkp, self.bars) for s, h in self.hands.items()}
@@ -144,7 +154,26 @@ class Auditor:
                             warning_alerts=n_warn,
                             time_feet_on_client_s={k: round(v, 2) for k, v in time_feet.items()},
                             time_back_unknown_s=round(back_unknown, 2),
-                            time_no_hand_on_bar_loaded_s=round(no_hand_loaded, 2)))
+                            time_no_hand_on_bar_loaded_s=round(no_hand_loaded, 2),
+                            warnings=self._warnings()))
+
+    def _warnings(self) -> list[str]:
+        """What limits the zones' accuracy in this session (summary.warnings)."""
+        out = []
+        if self._oblique and self.back.camera is None:
+            ob = float(np.median(self._oblique))
+            if ob >= self.back.p.oblique_min_deg:
+                off = 100.0 * FOOT_ABOVE_JOINTS_M * np.tan(np.radians(ob))
+                out.append(f"parallax: the camera sees the client's back at {ob:.0f} deg or more "
+                           f"from straight above and the studio file has no camera, so feet may "
+                           f"map up to ~{off:.0f} cm from where they stand; steps near a zone "
+                           f"boundary read unknown. Add the camera to the studio file "
+                           f"(docs/safety-core.md)")
+        if self._three_point_s > 0:
+            out.append(f"back from fewer corners: for {self._three_point_s:.1f} s a shoulder or "
+                       f"hip of the client was not seen and was placed by body proportions; "
+                       f"steps near a zone boundary read unknown")
+        return out
 
 
 def _runs(seq: list[tuple[float, object]], dt: float) -> list[tuple[float, float, object]]:

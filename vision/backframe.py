@@ -5,6 +5,21 @@ occluded body are badly wrong. So the map is established while the client lies a
 the therapist works, nudged only by confident observations that agree with it, and dropped
 (`unknown`) when confident observations consistently disagree — the client turned or got up —
 until a new one is established.
+
+Parallax: the map is the plane of the torso *joints*, inside the body; the therapist's feet are
+~14 cm higher. With the studio's camera known, foot points are moved to the joint plane along the
+vertical before they are mapped (``BackState.feet_to_body``, vision/camera.py). Without it, how
+oblique the view is gets estimated from the table's outline (4 corners in the studio file: the
+vanishing points of its sides) or else from the torso's shape, and an oblique view widens the
+zones' uncertainty (``BackState.uncertainty_cm``): borderline steps read `unknown`.
+
+Three-point back: from the side or a corner the far shoulder or hip is hidden behind the client's
+own body. The back is then established from three confident corners, the fourth completed from
+the reference body's proportions (an affine map of the three), with a larger uncertainty
+(``BackState.corners_seen`` = 3) until the fourth is seen confidently. Straight from the side both
+far corners are hidden: with the camera known, the two seen corners are placed on the joint
+plane in 3-D and the other two completed there by the reference proportions (a similarity: the
+client lies face down), ``corners_seen`` = 2; without the camera two corners are no back.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vision import camera as C
 from vision.geometry import apply_h, homography, quad_is_convex
 from vision.posetrack import KP
 from vision.zones import Atlas, default_atlas
@@ -34,6 +50,28 @@ class BackFrameParams:
     suspect_s: float = 0.4        # disagreement this long (mostly confident frames) → unknown
     moved_s: float = 1.0          # stable disagreement this long → client moved: re-establish
     disagree_frac: float = 0.7    # share of confident frames disagreeing to call it disagreement
+    # Without the camera: how oblique the view is, estimated from the torso's shape as a lower
+    # bound that allows the client's proportions to differ from the reference body's by
+    # `proportion_slack` (camera.obliqueness_deg); from `oblique_min_deg` on, the zones'
+    # uncertainty grows by the feet's parallax at that angle (2.3 cm at 10°).
+    proportion_slack: float = 0.88
+    oblique_min_deg: float = 10.0
+    # A torso completed from three corners: the fourth is placed by the reference body's
+    # proportions, which vary by about 6 % of the 45 cm shoulder width between people.
+    three_point_cm: float = 3.0
+    two_point_cm: float = 4.0     # two corners and the camera: the width is all proportions
+
+
+def complete_quad(quad: np.ndarray, seen: np.ndarray, body_quad: np.ndarray) -> np.ndarray:
+    """A (4, 2) torso quad with one corner missing (``seen`` False there) completed by the
+    affine map that takes the body quad's three other corners to the seen ones."""
+    q = np.asarray(quad, dtype=np.float64).copy()
+    seen = np.asarray(seen, dtype=bool)
+    src = np.c_[body_quad[seen], np.ones(3)]
+    a = np.linalg.solve(src, q[seen])               # (3, 2): exact through three points
+    miss = int(np.flatnonzero(~seen)[0])
+    q[miss] = np.r_[body_quad[miss], 1.0] @ a
+    return q
 
 
 def torso_ok(kp: np.ndarray, min_vis: float) -> bool:
@@ -44,6 +82,58 @@ def torso_ok(kp: np.ndarray, min_vis: float) -> bool:
     if not quad_is_convex(q[:, :2]):
         return False
     return torso_length(q[:, :2]) > 5.0
+
+
+def complete_quad_on_plane(quad: np.ndarray, seen: np.ndarray, body_quad: np.ndarray,
+                           camera: C.CameraModel, z: float) -> np.ndarray:
+    """A (4, 2) torso quad with two corners seen, completed in 3-D: the seen corners' rays meet
+    the joint plane at height ``z``; the similarity body → plane through those two points (a
+    rotation, not a reflection: the client lies face down, body x = the client's left) places
+    the other two, which are projected back into the image."""
+    seen = np.asarray(seen, dtype=bool)
+    w = C.intersect_plane_z(camera, np.asarray(quad, dtype=np.float64)[seen], z)
+    if not np.all(np.isfinite(w)):
+        return np.full((4, 2), np.nan)
+    wc = w[:, 0] + 1j * w[:, 1]
+    b = body_quad[:, 0] + 1j * body_quad[:, 1]
+    bs = b[seen]
+    if abs(bs[1] - bs[0]) < 1e-9:
+        return np.full((4, 2), np.nan)
+    a = (wc[1] - wc[0]) / (bs[1] - bs[0])
+    full = a * (b - bs[0]) + wc[0]
+    pts = np.c_[full.real, full.imag, np.full(4, z)]
+    out = np.asarray(quad, dtype=np.float64).copy()
+    out[~seen] = camera.project(pts[~seen])
+    return out
+
+
+def torso_corners(kp: np.ndarray, min_vis: float, body_quad: np.ndarray,
+                  camera: C.CameraModel | None = None, z: float = 0.0
+                  ) -> tuple[np.ndarray, int] | None:
+    """The torso quad (4, 2) and how many corners were seen confidently (4; 3, the fourth then
+    completed from the body's proportions; 2 with the camera, completed on the joint plane at
+    height ``z``), or None when too few are confident or the quad is degenerate."""
+    q = kp[TORSO]
+    seen = q[:, 2] >= min_vis
+    n = int(seen.sum())
+    if n < 2 or (n == 2 and camera is None):
+        return None
+    if n == 4:
+        quad = q[:, :2]
+    elif n == 3:
+        quad = complete_quad(q[:, :2], seen, body_quad)
+    else:
+        quad = complete_quad_on_plane(q[:, :2], seen, body_quad, camera, z)
+    if not np.all(np.isfinite(quad)) or not quad_is_convex(quad) or torso_length(quad) <= 5.0:
+        return None
+    # Three seen corners that nearly lie on a line make a wild fourth one.
+    if n == 3:
+        tri = quad[seen]
+        e1, e2 = tri[1] - tri[0], tri[2] - tri[0]
+        area = abs(e1[0] * e2[1] - e1[1] * e2[0]) / 2
+        if area < 0.15 * torso_length(quad) ** 2:
+            return None
+    return quad, n
 
 
 def torso_length(quad: np.ndarray) -> float:
@@ -58,18 +148,58 @@ class BackState:
     h: np.ndarray | None                # image → body (3x3), None unless established
     legs: dict[str, np.ndarray | None]  # per side (3, 2) hip/knee/ankle in body coordinates
     scale_px: float                     # image px per body cm near the torso (for thresholds)
+    camera: C.CameraModel | None = None  # the studio's camera: feet are corrected for parallax
+    z_joints: float = 0.0               # height (m) of the mapped joint plane (with a camera)
+    corners_seen: int = 4               # 3 or 2: torso corners completed by proportions
+    oblique_deg: float = 0.0            # without a camera: the view's estimated obliqueness
+    uncertainty_cm: float = 0.0         # how far a foot may be from where it maps (body cm)
 
     @property
     def known(self) -> bool:
         return self.state == "established" and self.h is not None
 
+    def feet_to_body(self, pts: np.ndarray,
+                     above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
+                     ) -> np.ndarray:
+        """Image points (..., 2) of the therapist's feet → body coordinates (..., 2).
+
+        With the camera, each point is first moved along the vertical from its height (the
+        skin, plus ``above_sole_m`` for a point above the sole, such as the ankle) to the joint
+        plane that the map is of, so that it maps to where it is on the back."""
+        pts = np.asarray(pts, dtype=np.float64)
+        if self.camera is None:
+            return apply_h(self.h, pts)
+        # First as if on the back; then at the skin's height where that puts the point (a
+        # foot on a leg stands lower). The height varies slowly along the body: one pass is
+        # enough.
+        table = self.z_joints - C.JOINT_PLANE_ABOVE_TABLE_M
+        lift = np.asarray(above_sole_m, dtype=np.float64)
+        z = self.z_joints + C.SKIN_ABOVE_JOINTS_M + lift
+        body = apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
+        z = table + C.skin_above_table(np.where(np.isfinite(body[..., 1]), body[..., 1], 0.0)) \
+            + lift
+        return apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
+
 
 class BackMap:
     """Holds the client's body frame across frames. Call ``update`` once per frame."""
 
-    def __init__(self, atlas: Atlas | None = None, params: BackFrameParams | None = None):
+    def __init__(self, atlas: Atlas | None = None, params: BackFrameParams | None = None,
+                 camera: C.CameraModel | None = None, table_top_m: float = C.DEFAULT_TABLE_TOP_M,
+                 table: np.ndarray | None = None, image_size: tuple[int, int] | None = None):
         self.atlas = atlas or default_atlas()
         self.p = params or BackFrameParams()
+        self.camera = camera
+        self.table_top = table_top_m
+        # The plane of the shoulder and hip joints, which the map is of (vision/camera.py).
+        self.z_joints = table_top_m + C.JOINT_PLANE_ABOVE_TABLE_M
+        self.completed: list[int] = []          # torso corners completed from proportions
+        self.oblique = 0.0
+        # Without the camera, the table's outline tells how oblique the view is regardless of
+        # the client's proportions (the torso's shape confounds the two).
+        self.oblique_table = None
+        if camera is None and table is not None and image_size is not None:
+            self.oblique_table = C.obliqueness_from_outline(table, *image_size)
         self.ref: np.ndarray | None = None      # (33, 2) held keypoints
         self.ref_ok = np.zeros(33, dtype=bool)  # which held keypoints are trustworthy
         self._cand: deque = deque()             # (t, kp) consistent confident observations
@@ -81,25 +211,63 @@ class BackMap:
     # -- public -------------------------------------------------------------------------------
     def update(self, t: float, kp: np.ndarray | None) -> BackState:
         """Feed the client's keypoints (33, 3) for this frame, or None when not seen."""
-        obs_ok = kp is not None and torso_ok(kp, self.p.min_vis)
+        obs = None if kp is None else torso_corners(kp, self.p.min_vis, self.atlas.frame_quad,
+                                                    self.camera, self.z_joints)
+        if obs is not None:
+            # The observation as the rest of the map reads it: the completed corner in place.
+            kp = kp.copy()
+            kp[TORSO, :2] = obs[0]
+            if obs[1] < 4:
+                miss = TORSO[kp[TORSO, 2] < self.p.min_vis]
+                kp[miss, 2] = 0.0          # completed, not seen: never nudges the held corner
         if self.ref is None:
-            self._try_establish(t, kp if obs_ok else None)
+            self._try_establish(t, kp if obs is not None else None)
+        elif obs is not None and obs[1] < 4 and not self.completed:
+            # A completed observation of a back held from four seen corners: the therapist
+            # covers a corner. It may refine the back where it agrees, but is too weak to say
+            # that the client moved (a covered body gives confident garbage now and then).
+            if self._deviation(self.ref[TORSO], kp[TORSO, :2]) <= self.p.agree_tol:
+                self._track(t, kp, True)
+            else:
+                self._track(t, kp, False)
         else:
-            self._track(t, kp, obs_ok)
+            self._track(t, kp, obs is not None)
         return self.state(t)
 
     def state(self, t: float | None = None) -> BackState:
         if self.ref is None or self._h is None:
-            return BackState("unknown", None, {"left": None, "right": None}, 0.0)
+            return BackState("unknown", None, {"left": None, "right": None}, 0.0,
+                             camera=self.camera, z_joints=self.z_joints)
         st = "suspect" if self._suspect() else "established"
         legs = {}
         for side, idx in LEG_CHAINS.items():
-            legs[side] = apply_h(self._h, self.ref[idx]) if self.ref_ok[idx].all() else None
+            legs[side] = apply_h(self._h, self._leg_px(idx)) if self.ref_ok[idx].all() else None
         quad = self.ref[TORSO]
         scale = torso_length(quad) / float(np.linalg.norm(
             (self.atlas.frame_quad[0] + self.atlas.frame_quad[1]) / 2
             - (self.atlas.frame_quad[2] + self.atlas.frame_quad[3]) / 2))
-        return BackState(st, self._h if st == "established" else None, legs, scale)
+        unc = 0.0
+        if len(self.completed) == 1:
+            unc += self.p.three_point_cm
+        elif self.completed:
+            unc += self.p.two_point_cm
+        if self.camera is None and self.oblique >= self.p.oblique_min_deg:
+            # The feet's height above the joint plane, seen at this angle, moves them this far.
+            unc += 100.0 * C.FOOT_ABOVE_JOINTS_M * np.tan(np.radians(self.oblique))
+        return BackState(st, self._h if st == "established" else None, legs, scale,
+                         camera=self.camera, z_joints=self.z_joints,
+                         corners_seen=4 - len(self.completed),
+                         oblique_deg=self.oblique, uncertainty_cm=float(unc))
+
+    def _leg_px(self, idx: np.ndarray) -> np.ndarray:
+        """The held hip, knee, ankle pixels, moved to the joint plane when the camera is known
+        (the knee and ankle of a leg lying on the table are lower than the hips)."""
+        px = self.ref[idx]
+        if self.camera is None:
+            return px
+        z = np.array([self.z_joints, self.table_top + C.KNEE_ABOVE_TABLE_M,
+                      self.table_top + C.ANKLE_ABOVE_TABLE_M])
+        return C.drop_to_plane(self.camera, px, z, self.z_joints)
 
     # -- internals ----------------------------------------------------------------------------
     def _try_establish(self, t: float, kp: np.ndarray | None) -> None:
@@ -118,7 +286,8 @@ class BackMap:
             self._cand.clear()
 
     def _set_ref(self, stack: np.ndarray) -> None:
-        """Held keypoints = median of confident observations; legs only where seen confidently."""
+        """Held keypoints = median of confident observations; legs only where seen confidently.
+        A torso corner seen on fewer than half the frames is the median of its completions."""
         vis = stack[:, :, 2] >= self.p.min_vis
         ref = np.zeros((33, 2))
         ok = np.zeros(33, dtype=bool)
@@ -127,6 +296,12 @@ class BackMap:
             if len(rows) >= max(2, len(stack) // 2):
                 ref[j] = np.median(rows, axis=0)
                 ok[j] = True
+        self.completed = []
+        for j in TORSO:
+            if not ok[j]:
+                ref[j] = np.median(stack[:, j, :2], axis=0)
+                ok[j] = True
+                self.completed.append(int(j))
         self.ref, self.ref_ok = ref, ok
         self._hist.clear()
         self._disagree.clear()
@@ -137,13 +312,14 @@ class BackMap:
             self._h = homography(self.ref[TORSO], self.atlas.frame_quad)
         except ValueError:
             self._h = None
+        self.oblique = self.oblique_table if self.oblique_table is not None else \
+            C.obliqueness_deg(self.ref[TORSO], self.atlas.frame_quad, self.p.proportion_slack)
 
     @staticmethod
     def _deviation(a: np.ndarray, b: np.ndarray) -> float:
         """Mean corner displacement between two torso quads, in torso lengths (the mean, not
         the largest: one noisy corner of a small body should not break agreement)."""
         return float(np.mean(np.linalg.norm(a - b, axis=1)) / max(torso_length(a), 1e-6))
-
     def _track(self, t: float, kp: np.ndarray | None, obs_ok: bool) -> None:
         while self._hist and t - self._hist[0][0] > self.p.moved_s:
             self._hist.popleft()
@@ -193,6 +369,13 @@ class BackMap:
         if not torso:
             upd[TORSO] = False
         self.ref[upd] += self.p.ema * (kp[upd, :2] - self.ref[upd])
+        # A torso corner completed from proportions takes its first confident sighting that
+        # fits the rest (the other corners agreed), and is then held like the others.
+        for c in list(self.completed) if torso else []:
+            if vis[c] and d[c] <= 2 * tol:
+                self.ref[c] = kp[c, :2]
+                self.completed.remove(c)
+                upd[TORSO[0]] = True       # refit below
         # A leg keypoint never seen at establishment becomes known once seen confidently.
         new = vis & ~self.ref_ok
         new[TORSO] = False

@@ -71,3 +71,26 @@ def propose_studio(image_path: str | Path, max_bars: int = 4) -> Studio:
     lengths = np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1)
     keep = segs[np.argsort(-lengths)[:max_bars]]
     return Studio(bars=keep)
+
+
+def add_camera_from_table(studio: Studio, width: int, height: int, table_length_m: float,
+                          table_width_m: float, table_top_m: float | None = None,
+                          hfov_deg: float | None = None, focal_px: float | None = None) -> Studio:
+    """The studio with its camera solved from the table outline (4 corners, in the order
+    head-left, head-right, foot-right, foot-left: see vision.camera.solve_camera_from_table)
+    and the table's size, for the parallax correction. A proposal to check like the bars: the
+    focal length is a guess unless given (``focal_px``, or the lens's ``hfov_deg``)."""
+    from dataclasses import replace
+
+    from vision.camera import CameraError, solve_camera_from_table
+    if studio.table is None or len(studio.table) != 4:
+        raise CalibrationError("the studio file needs the table's 4 corners (table: [[x, y] x 4],"
+                               " head-left, head-right, foot-right, foot-left) to solve the "
+                               "camera")
+    top = studio.table_top if table_top_m is None else table_top_m
+    try:
+        cam = solve_camera_from_table(studio.table, table_length_m, table_width_m, width, height,
+                                      top, hfov_deg=hfov_deg, focal_px=focal_px)
+    except CameraError as e:
+        raise CalibrationError(str(e)) from None
+    return replace(studio, camera=cam, table_top_m=top)

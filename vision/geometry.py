@@ -130,6 +130,53 @@ def disc_samples(centres: np.ndarray, radii: np.ndarray, n: int = 8) -> np.ndarr
     return pts.reshape(*centres.shape[:-2], -1, 2)
 
 
+def disc_grid(centre: np.ndarray, radius: float, spacing: float = 1.0) -> np.ndarray:
+    """Points (N, 2) covering a disc densely enough that no strip wider than ``spacing`` (a
+    spine 3 cm wide) can pass between them: a square grid inside it plus its rim."""
+    c = np.asarray(centre, dtype=np.float64)
+    r = float(radius)
+    if r <= 0:
+        return c[None].copy()
+    k = np.arange(-np.floor(r / spacing), np.floor(r / spacing) + 1) * spacing
+    gx, gy = np.meshgrid(k, k)
+    g = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    g = g[np.hypot(g[:, 0], g[:, 1]) <= r]
+    n = max(8, int(np.ceil(2 * np.pi * r / spacing)))
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    rim = r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    return c + np.concatenate([g, rim])
+
+
+def complete_foot(seen: np.ndarray, ankle: np.ndarray, which: str, length: float | np.ndarray,
+                  min_baseline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Heel and toe tip (..., 2) of a foot of which only the heel or only the toe tip is seen
+    (``which``), from the ankle's place on the same plane and the foot's length.
+
+    The ankle joint lies over the foot's axis about a fifth of its length in front of the heel
+    point (Drillis & Contini: foot length 0.152 H, heel to ankle ≈ 0.03 H), so the ankle gives
+    the foot's direction: heel → ankle points to the toes, ankle → toe tip too. Where the seen
+    point and the ankle are closer than ``min_baseline`` (default 0.1 L for the heel, 0.4 L for
+    the toe) the direction is noise and the result is nan."""
+    seen = np.asarray(seen, dtype=np.float64)
+    ankle = np.asarray(ankle, dtype=np.float64)
+    length = np.asarray(length, dtype=np.float64)
+    if which == "heel":
+        d = ankle - seen
+        base = 0.1 * length if min_baseline is None else min_baseline
+    elif which == "toe":
+        d = seen - ankle
+        base = 0.4 * length if min_baseline is None else min_baseline
+    else:
+        raise ValueError(f"which must be 'heel' or 'toe', got {which!r}")
+    n = np.linalg.norm(d, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = d / n[..., None]
+    u = np.where((n >= base)[..., None], u, np.nan)
+    if which == "heel":
+        return seen, seen + length[..., None] * u
+    return seen - length[..., None] * u, seen
+
+
 def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Even-odd rule point-in-polygon test: points (N, 2), polygon (K, 2) → bool (N,)."""
     p = np.asarray(pts, dtype=np.float64)

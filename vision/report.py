@@ -65,6 +65,9 @@ class Summary(BaseModel):
     time_feet_on_client_s: dict[str, float]
     time_back_unknown_s: float
     time_no_hand_on_bar_loaded_s: float
+    # Added within version 1 (optional; older reports have none): what limits the zones'
+    # accuracy in this session, e.g. an oblique view without the studio's camera (parallax).
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Report(BaseModel):

@@ -5,6 +5,11 @@ goes through the heel pad and the ball (vision.geometry.foot_loaded_parts). A st
 that comes to rest after moving; its zone is the worst zone under its loaded parts, taken at the
 median of its positions over the step so that keypoint noise averages out. A foot or a back that
 is not seen confidently makes the zone `unknown`, never `safe`.
+
+A foot of which only the heel or only the toe tip is seen (the other under the calf, or behind
+the foot) is located by the seen point and its ankle, which gives the foot's direction
+(vision.geometry.complete_foot), with the foot's length measured when it was last seen whole;
+such a location is less sure, and its zone carries that uncertainty (borderline: `unknown`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vision import camera as C
 from vision.backframe import BackState
-from vision.geometry import apply_h, foot_loaded_parts
+from vision.geometry import complete_foot, foot_loaded_parts
 from vision.posetrack import KP
 from vision.zones import Atlas, default_atlas
 
@@ -24,6 +30,10 @@ FOOT_KP = {
            "ankle": KP[f"{side}_ankle"], "knee": KP[f"{side}_knee"]}
     for side in ("left", "right")
 }
+
+
+# How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
+SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
 
 
 @dataclass
@@ -39,6 +49,16 @@ class StepParams:
     foot_len_cm: tuple[float, float] = (10.0, 45.0)  # plausible heel-to-toe length (ref cm)
     min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
     hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
+    # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
+    # length, or 0.152 x the reference stature (Drillis & Contini) before it was measured.
+    default_foot_cm: float = 26.6
+    # How far (cm) the heel pad and the ball may be from where the completion puts them: from
+    # the heel, the direction rests on a ~5 cm heel-ankle baseline (±10° at 1 cm of noise,
+    # 3.5 cm at the ball); from the toe tip, on a ~20 cm one, but the foot's length (±10 %)
+    # moves the heel pad along the axis.
+    partial_uncertainty_cm: dict = field(default_factory=lambda: {"heel": (0.5, 4.0),
+                                                                   "toe": (3.0, 1.0)})
+    ankle_above_sole_m: float = 0.07   # the ankle joint over the sole: 0.039 H (Drillis)
 
 
 @dataclass
@@ -66,6 +86,9 @@ class _Plant:
     start: float
     heels: list = field(default_factory=list)
     toes: list = field(default_factory=list)
+    part_heels: list = field(default_factory=list)   # located by the heel or toe alone
+    part_toes: list = field(default_factory=list)
+    part_kind: list = field(default_factory=list)    # "heel" | "toe" per partial frame
     frames: int = 0
     known: int = 0
     zone: str = "unknown"
@@ -91,6 +114,9 @@ class FootTracker:
         self.fast_frames = 0
         self.plant: _Plant | None = None
         self.steps: list[Step] = []
+        self.lengths: deque = deque(maxlen=60)   # measured foot lengths (body cm)
+        self.offset_px: np.ndarray | None = None  # toe - heel in the image, last seen whole
+        self.pattern: tuple | None = None         # which foot points were seen last frame
 
     def _speed(self, hist: deque, t: float, xy: np.ndarray, scale: float,
                window: float | None = None) -> float | None:
@@ -108,22 +134,52 @@ class FootTracker:
         ix = FOOT_KP[self.side]
         visible = False
         heel_b = toe_b = None
+        partial: str | None = None        # "heel" / "toe": located by that point alone
         if kp is not None:
-            vis = kp[[ix["heel"], ix["toe"]], 2]
-            visible = bool(np.all(vis >= self.p.min_vis))
-            if back.known:
-                # Measured on the body plane: the image scale varies across a tilted view.
-                hb, tb = apply_h(back.h, kp[[ix["heel"], ix["toe"]], :2])
-                foot_len = float(np.linalg.norm(hb - tb))
-            else:
-                foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
-            lo, hi = self.p.foot_len_cm
-            if visible and not (lo <= foot_len <= hi):
-                visible = False  # confident but implausible: garbage coordinates
+            hv, tv = bool(kp[ix["heel"], 2] >= self.p.min_vis), bool(kp[ix["toe"], 2] >=
+                                                                     self.p.min_vis)
+            av = bool(kp[ix["ankle"], 2] >= self.p.min_vis)
+            visible = hv and tv
+            if visible:
+                if back.known:
+                    # Measured on the body plane: the image scale varies across a tilted view.
+                    hb, tb = back.feet_to_body(kp[[ix["heel"], ix["toe"]], :2], SOLE)
+                    foot_len = float(np.linalg.norm(hb - tb))
+                else:
+                    foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
+                lo, hi = self.p.foot_len_cm
+                if not (lo <= foot_len <= hi):
+                    visible = False  # confident but implausible: garbage coordinates
+                elif back.known:
+                    self.lengths.append(foot_len)
+            elif hv != tv and av:
+                partial = "heel" if hv else "toe"
+                # The seen point and the ankle must be a plausible part of a foot.
+                gap = np.linalg.norm(kp[ix[partial], :2] - kp[ix["ankle"], :2]) / px_per_cm
+                if gap > self.p.foot_len_cm[1]:
+                    partial = None
         speed = None
-        if visible:
+        if visible or partial:
+            pattern = (visible, partial)
+            if visible:
+                self.offset_px = kp[ix["toe"], :2] - kp[ix["heel"], :2]
+                pts = kp[[ix["heel"], ix["toe"], ix["ankle"]], :2]
+            elif self.offset_px is not None:
+                # The hidden point where it was relative to the seen one when last seen whole,
+                # so that the foot's centre does not jump when a point hides (a fake move).
+                seen = kp[ix[partial], :2]
+                other = seen + self.offset_px if partial == "heel" else seen - self.offset_px
+                pts = np.stack([seen, other, kp[ix["ankle"], :2]])
+                pattern = (True, None)
+            else:
+                pts = kp[[ix[partial], ix["ankle"]], :2]
+            if pattern != self.pattern:
+                # A different set of points has a different centre: restart the speed.
+                self.hist.clear()
+                self.recent.clear()
+            self.pattern = pattern
             self.knee_hist.clear()
-            c = kp[[ix["heel"], ix["toe"], ix["ankle"]], :2].mean(0)
+            c = pts.mean(0)
             speed = self._speed(self.hist, t, c, px_per_cm)
             self.recent.append(c)
             # A short shuffle can stay under the speed threshold: a plant whose foot is now
@@ -134,16 +190,23 @@ class FootTracker:
                 self._anchor_n += 1
                 self.anchor = self._anchor_sum / self._anchor_n
             now = np.mean(self.recent, axis=0)
-            if self.anchor is not None and self._anchor_n >= 5 and \
+            if self.anchor is not None and self._anchor_n >= 5 and len(self.recent) >= 3 and \
                     np.linalg.norm(now - self.anchor) / px_per_cm > self.p.relocate_cm:
                 self.far_frames += 1
             else:
                 self.far_frames = 0
-            if back.known:
-                heel_b, toe_b = apply_h(back.h, kp[[ix["heel"], ix["toe"]], :2])
+            if back.known and visible:
+                heel_b, toe_b = back.feet_to_body(kp[[ix["heel"], ix["toe"]], :2], SOLE)
+            elif back.known:
+                seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
+                ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
+                length = float(np.median(self.lengths)) if len(self.lengths) >= 5 else \
+                    self.p.default_foot_cm
+                heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, length)
         else:
             self.hist.clear()
             self.recent.clear()
+            self.pattern = None
             hips = [KP["left_hip"], KP["right_hip"]]
             if kp is not None and kp[ix["knee"], 2] >= self.p.min_vis and \
                     np.all(kp[hips, 2] >= self.p.min_vis):
@@ -159,7 +222,8 @@ class FootTracker:
                 self.knee_hist.clear()
         # A hidden foot is judged by its knee, which also moves with the body: ask for more
         # evidence before calling a hidden planted foot lifted.
-        need_fast = 2 if visible else 4
+        seen = visible or partial is not None
+        need_fast = 2 if seen else 4
 
         # State machine with hysteresis: planted after settle_s at rest, unplanted after two
         # fast frames. A hidden foot with nothing to judge by keeps its state.
@@ -185,11 +249,11 @@ class FootTracker:
         # A located step whose foot then disappears is closed where it was seen; what follows
         # is a step of unknown zone. Otherwise a hidden next step would merge with it and the
         # located zone (the spine, say) would be lost in an `unknown`.
-        if visible:
+        if seen:
             self.hidden_since = None
         elif self.hidden_since is None:
             self.hidden_since = t
-        if self.plant is not None and not visible and self.plant.known > 0 and \
+        if self.plant is not None and not seen and self.plant.known > 0 and \
                 t - self.hidden_since >= self.p.hide_split_s:
             start = self.hidden_since
             self._close(start)
@@ -204,26 +268,50 @@ class FootTracker:
             pl.frames += 1
             if heel_b is not None and np.all(np.isfinite(heel_b)) and np.all(np.isfinite(toe_b)):
                 pl.known += 1
-                pl.heels.append(heel_b)
-                pl.toes.append(toe_b)
-                if len(pl.heels) > 900:   # a long stand: the last ~30 s are enough
-                    del pl.heels[:300], pl.toes[:300]
+                if partial is None:
+                    pl.heels.append(heel_b)
+                    pl.toes.append(toe_b)
+                else:
+                    pl.part_heels.append(heel_b)
+                    pl.part_toes.append(toe_b)
+                    pl.part_kind.append(partial)
+                for lst in (pl.heels, pl.toes, pl.part_heels, pl.part_toes, pl.part_kind):
+                    if len(lst) > 900:   # a long stand: the last ~30 s are enough
+                        del lst[:300]
             pl.zone = self._zone(pl, back)
             zone = pl.zone
         elif heel_b is not None:
-            zone = self.atlas.foot_zone(heel_b, toe_b, back.legs)
+            unc = back.uncertainty_cm + (np.zeros(2) if partial is None else
+                                         np.asarray(self.p.partial_uncertainty_cm[partial]))
+            zone = self.atlas.foot_zone(heel_b, toe_b, back.legs, unc)
         else:
             zone = "unknown"
         planted = self.plant is not None
-        return FootStatus(self.side, visible, planted, zone,
+        return FootStatus(self.side, seen, planted, zone,
                           planted and zone != "off_body")
+
+    def _located(self, pl: _Plant) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The plant's heel and toe (median over its frames) and their extra uncertainty: from
+        the frames that saw the whole foot when there are a few, else from partial ones."""
+        if len(pl.heels) >= 3:
+            return (np.median(np.asarray(pl.heels), axis=0),
+                    np.median(np.asarray(pl.toes), axis=0), np.zeros(2))
+        if len(pl.heels) + len(pl.part_heels) < 3:
+            return None
+        heels = np.asarray(pl.heels + pl.part_heels)
+        toes = np.asarray(pl.toes + pl.part_toes)
+        kinds = set(pl.part_kind)
+        unc = np.max([self.p.partial_uncertainty_cm[k] for k in kinds], axis=0)
+        return np.median(heels, axis=0), np.median(toes, axis=0), unc
 
     def _zone(self, pl: _Plant, back: BackState) -> str:
         if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
             return "unknown"
-        heel = np.median(np.asarray(pl.heels), axis=0)
-        toe = np.median(np.asarray(pl.toes), axis=0)
-        return self.atlas.foot_zone(heel, toe, back.legs)
+        loc = self._located(pl)
+        if loc is None:
+            return "unknown"
+        heel, toe, unc = loc
+        return self.atlas.foot_zone(heel, toe, back.legs, back.uncertainty_cm + unc)
 
     def _close(self, t_end: float) -> None:
         pl = self.plant
@@ -235,10 +323,9 @@ class FootTracker:
         if pl is None or t_end - pl.start < self.p.min_step_s:
             return
         xy = None
-        if pl.known:
-            heel = np.median(np.asarray(pl.heels), axis=0)
-            toe = np.median(np.asarray(pl.toes), axis=0)
-            centres, _ = foot_loaded_parts(heel, toe)
+        loc = self._located(pl) if pl.known else None
+        if loc is not None:
+            centres, _ = foot_loaded_parts(loc[0], loc[1])
             xy = tuple(float(v) for v in centres.mean(0))
         self.steps.append(Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
                                1.0 - pl.known / max(pl.frames, 1)))

@@ -1,8 +1,23 @@
-"""The studio file (YAML; JSON is valid YAML too): where the bars and the table are in the image.
+"""The studio file (YAML; JSON is valid YAML too): where the bars and the table are in the image,
+and optionally where the camera is.
 
     bars:  [[[x1, y1], [x2, y2]], ...]     # overhead bars, line segments in image pixels
     table: [[x, y], [x, y], ...]          # optional: the table's outline (polygon, pixels)
     table_head: [x, y]                    # optional: a point at the head end (face cradle)
+    camera:                               # optional: the camera (pinhole, OpenCV convention)
+      K: [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]   # intrinsics, pixels
+      R: [[...], [...], [...]]                   # rotation world → camera
+      t: [tx, ty, tz]                            # metres: x_cam = R @ x_world + t
+    table_top_m: 0.65                     # optional: height of the table top above the floor (m)
+
+World frame of ``camera`` (metres): z up, origin on the floor under the centre of the table top,
+x along the table toward its head end, y = z × x (the left of a face-down client whose head is at
++x). Camera axes as OpenCV's: x right, y down, z forward; pixels of the undistorted image.
+``vision.camera.camera_from_gl_pose`` converts a pyrender/OpenGL camera-to-world pose.
+
+With ``camera`` the therapist's feet are corrected for their height above the client's joints
+(parallax, vision/camera.py); without it an oblique view is flagged in the report and borderline
+steps read ``unknown``. ``table_top_m`` defaults to 0.65 and only matters with ``camera``.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .camera import DEFAULT_TABLE_TOP_M, CameraError, CameraModel, camera_from_dict
 from .yamlfile import read_yaml
 
 
@@ -25,6 +41,12 @@ class Studio:
     bars: np.ndarray                 # (M, 2, 2) pixels
     table: np.ndarray | None = None  # (K, 2) pixels
     table_head: np.ndarray | None = None  # (2,) pixels: the head end of the table
+    camera: CameraModel | None = None     # the studio's camera, world in metres (see above)
+    table_top_m: float | None = None      # the table top's height (m); None: the default
+
+    @property
+    def table_top(self) -> float:
+        return DEFAULT_TABLE_TOP_M if self.table_top_m is None else self.table_top_m
 
     def to_dict(self) -> dict:
         d: dict = {"bars": np.round(self.bars, 1).tolist()}
@@ -32,6 +54,10 @@ class Studio:
             d["table"] = np.round(self.table, 1).tolist()
         if self.table_head is not None:
             d["table_head"] = np.round(self.table_head, 1).tolist()
+        if self.camera is not None:
+            d["camera"] = self.camera.to_dict()
+        if self.table_top_m is not None:
+            d["table_top_m"] = round(float(self.table_top_m), 4)
         return d
 
 
@@ -66,7 +92,23 @@ def parse_studio(doc: object, where: str) -> Studio:
             head = np.zeros(0)
         if head.shape != (2,) or not np.all(np.isfinite(head)):
             raise StudioError(f"{where}: \"table_head\" must be one [x, y] point")
-    return Studio(bars=bars, table=table, table_head=head)
+    camera = None
+    if doc.get("camera") is not None:
+        try:
+            camera = camera_from_dict(doc["camera"], where)
+        except CameraError as e:
+            raise StudioError(str(e)) from None
+    top = doc.get("table_top_m")
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, (int, float)) or not 0.2 <= top <= 1.5:
+            raise StudioError(f"{where}: \"table_top_m\" must be the table top's height in "
+                              f"metres (0.2 to 1.5), got {top!r}")
+        top = float(top)
+    if camera is not None and camera.centre[2] <= (top or DEFAULT_TABLE_TOP_M):
+        raise StudioError(f"{where}: the camera's position {np.round(camera.centre, 2).tolist()} "
+                          f"m is not above the table top: check R and t (x_cam = R x_world + t, "
+                          f"z up)")
+    return Studio(bars=bars, table=table, table_head=head, camera=camera, table_top_m=top)
 
 
 def load_studio(path: str | Path) -> Studio:

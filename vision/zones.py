@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from vision.geometry import disc_samples, foot_loaded_parts, points_in_polygon, polyline_project
+from vision.geometry import (disc_grid, disc_samples, foot_loaded_parts, points_in_polygon,
+                             polyline_project)
 
 ATLAS_PATH = Path(__file__).with_name("atlas.yaml")
 
@@ -116,13 +117,25 @@ class Atlas:
         out[pop] = _RANK["popliteal"]
         return out
 
-    def foot_zone(self, heel: np.ndarray, toe: np.ndarray, legs=None) -> str:
-        """Worst zone under the loaded parts (heel pad, ball) of one foot in body coordinates."""
+    def foot_zone(self, heel: np.ndarray, toe: np.ndarray, legs=None,
+                  uncertainty_cm: float | np.ndarray = 0.0) -> str:
+        """Worst zone under the loaded parts (heel pad, ball) of one foot in body coordinates.
+
+        ``uncertainty_cm`` (scalar, or per part [heel pad, ball]): how far the parts may be from
+        where they are placed (an oblique view without the camera, a back completed from three
+        corners, a foot seen by the heel or the toe alone). When the parts grown by it reach a
+        worse zone than the parts themselves, the step could be on it: `unknown`."""
         if not (np.all(np.isfinite(heel)) and np.all(np.isfinite(toe))):
             return "unknown"
         centres, radii = foot_loaded_parts(np.asarray(heel), np.asarray(toe))
         ranks = self.zone_index(disc_samples(centres, radii), legs)
-        return worst(ranks)
+        zone = worst(ranks)
+        extra = np.broadcast_to(np.asarray(uncertainty_cm, dtype=np.float64), (2,))
+        if np.any(extra > 0):
+            wide = np.concatenate([disc_grid(c, r + e) for c, r, e in zip(centres, radii, extra)])
+            if _RANK[worst(self.zone_index(wide, legs))] < _RANK[zone]:
+                return "unknown"
+        return zone
 
 
 def worst(ranks: np.ndarray) -> str:
