@@ -16,12 +16,17 @@ from .engine import EngineConfig, PoseEngine, StageTimes
 
 def track_frames(source: FrameSource, engine: PoseEngine,
                  annotate: cv2.VideoWriter | None = None,
-                 on_times: Callable[[StageTimes], None] | None = None) -> Iterator[Frame]:
-    """Yield one pose-track Frame per source frame."""
+                 on_times: Callable[[StageTimes], None] | None = None,
+                 on_image: Callable[[np.ndarray, Frame], None] | None = None) -> Iterator[Frame]:
+    """Yield one pose-track Frame per source frame. ``on_image(image, frame)``, when given, is
+    called with each source image and its Frame just before the Frame is yielded (snapshots
+    need the picture beside the keypoints; the image is not reused by the source)."""
     for t, image in source:
         result = engine.process(image, t)
         if on_times is not None:
             on_times(result.times)
+        if on_image is not None:
+            on_image(image, result.frame)
         if annotate is not None:
             annotate.write(draw_people(image.copy(), result.frame.people))
         yield result.frame
@@ -38,16 +43,18 @@ def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.Vi
 
 def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
                      table_head: np.ndarray | None = None,
+                     on_image: Callable[[np.ndarray, Frame], None] | None = None,
                      ) -> tuple[Header, Iterator[Frame], FrameSource]:
     """Pose track of a video (or image, or camera): header, a lazy frame iterator, and the
     source (its ``info.frame_count`` sizes a progress bar). Raises
-    vision.frames.FrameSourceError for input that gives no frames."""
+    vision.frames.FrameSourceError for input that gives no frames. ``on_image``: see
+    ``track_frames``."""
     source = FrameSource(path)
     engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head))
     header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height)
 
     def frames() -> Iterator[Frame]:
         with source:
-            yield from track_frames(source, engine)
+            yield from track_frames(source, engine, on_image=on_image)
 
     return header, frames(), source

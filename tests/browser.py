@@ -1,0 +1,49 @@
+"""Debian's chromium driven by Playwright, for the tests of web pages (dashboard, reports,
+trainee pages). Never `playwright install`: its own browser download cannot work here, so
+the tests use /usr/bin/chromium (or $ASHIWATCH_CHROMIUM).
+
+A developer without chromium gets a skip that says so; CI installs it (.ci/run), and there a
+missing browser is a failure, never a skip: use ``needs_chromium`` as a mark."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("ASHIWATCH_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required"]
+# where the tests' screenshots go, to be looked at
+SHOTS_ROOT = Path(os.environ.get("ASHIWATCH_SHOTS", tempfile.gettempdir()))
+
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                    reason=f"{CHROMIUM} missing (apt-get install chromium)")
+
+from playwright import sync_api  # noqa: E402  (the dev extra)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory, request):
+    viewport = getattr(request.module, "VIEWPORT", {"width": 1100, "height": 760})
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as p:
+        # a persistent context is how Playwright gives chromium a user-data-dir of our own
+        ctx = p.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport=viewport)
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    yield pg
+    pg.close()
