@@ -3,50 +3,14 @@ against a real server (the fixtures of tests/test_service.py)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import httpx
-import pytest
 
+from tests.browser import SHOTS_ROOT, browser, needs_chromium, page  # noqa: F401  (fixtures)
 from tests.test_service import SESSION, STUDIO, Server, env, read_sse  # noqa: F401  (env: the server)
 
-CHROMIUM = Path(os.environ.get("ASHIWATCH_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required"]
-# where the screenshots go, to be looked at
-SHOTS = Path(os.environ.get("ASHIWATCH_SHOTS", tempfile.gettempdir())) / "ashiwatch-dashboard"
-
-from playwright import sync_api  # noqa: E402  (the dev extra)
-
-# A developer without Debian's chromium gets a skip that says so; CI installs it (.ci/run), and
-# there a missing browser is a failure, never a skip.
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason=f"{CHROMIUM} missing (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_api.sync_playwright() as p:
-        # a persistent context is how Playwright gives chromium a user-data-dir of our own
-        ctx = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1100, "height": 760})
-        yield ctx
-        ctx.close()
-
-
-@pytest.fixture
-def page(browser):
-    pg = browser.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.errors = errors
-    yield pg
-    pg.close()
+VIEWPORT = {"width": 1100, "height": 760}
+SHOTS = SHOTS_ROOT / "ashiwatch-dashboard"
+pytestmark = needs_chromium
 
 
 def login(page, srv: Server, token: str) -> None:
@@ -89,6 +53,17 @@ def test_live_feed_shows_a_critical_alert_and_lights_the_back_map(env, page):
         # a live step event lights a zone of the back map
         page.wait_for_selector(f"{card} .state.online", timeout=30_000)
         page.wait_for_selector(f"{card} .backmap .zone.lit", state="attached", timeout=30_000)
+        # the live view beside the feed: MJPEG frames of the replay (skeletons on a dark
+        # canvas of the track's 16:9 size, scaled to 480 px wide)
+        page.wait_for_function(f"document.querySelector('{card} img.live').naturalWidth > 0",
+                               timeout=30_000)
+        assert page.eval_on_selector(f"{card} img.live",
+                                     "e => [e.naturalWidth, e.naturalHeight]") == [480, 270]
+        # an alert's snapshot, fetched with the token and shown under it
+        page.click(f"{card} .feed li.alert_start button.snap")
+        page.wait_for_function(
+            f"(document.querySelector('{card} .feed li.alert_start img.snapshot') || "
+            f"{{}}).naturalWidth > 0", timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "live.png"))
         page.wait_for_selector(f"{card} .feed li.camera_offline", timeout=90_000)
@@ -130,7 +105,23 @@ def test_audit_upload_progress_and_report(env, page):
     page.wait_for_selector("#report-summary:has-text('verdict')")
     with srv.client(tok["auditor"]) as c:
         rep = c.get(f"/audits/{job}/report.json").json()
+        shots = c.get(f"/audits/{job}").json()["snapshots"]
     assert f"verdict: {rep['summary']['verdict']}" in page.inner_text("#report-summary")
+    # each alert listed, with its snapshot where it has one
+    assert page.eval_on_selector_all("#report-alerts li", "els => els.length") == \
+        len(rep["alerts"]) > 0
+    assert shots
+    first = shots[0]["alert"]
+    page.wait_for_function(f"document.querySelector('#report-alerts li[data-alert=\"{first}\"] "
+                           f"img.snapshot').naturalWidth > 0", timeout=30_000)
+    # the full HTML report, fetched with the token, opens from a blob: URL
+    page.wait_for_function("document.querySelector('#report-html').href.startsWith('blob:')")
+    with page.context.expect_page() as popup:
+        page.click("#report-html")
+    report_page = popup.value
+    report_page.wait_for_load_state()
+    assert rep["summary"]["verdict"] in report_page.content()
+    report_page.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "audit.png"))
+    page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
     assert page.errors == []

@@ -1,18 +1,33 @@
-"""Cameras: one worker thread per camera reads its frames, runs the Auditor and publishes
-alert start and end events.
+"""Cameras: one worker thread per camera runs the safety core (and, for images, the pose
+engine) and publishes alert start and end events.
 
-Sources so far: a pose-track file replayed in real time (``speed`` times faster for demos and
-tests), and a video file through the pose engine, played at its own pace (frames are not
-dropped: if the engine is slower than the video, the feed runs late). Live cameras (RTSP,
-devices) come later."""
+Sources (``source_kind``):
+- ``stream``: an RTSP/HTTP(S)/RTMP URL, read through OpenCV's FFmpeg (MJPEG over HTTP included);
+- ``device``: a local camera, ``"0"`` or ``"/dev/video0"``;
+- ``video``: a video file, played at its own pace (``speed`` times faster);
+- ``track``: a pose-track file replayed in real time (demos and tests; no images).
+
+For images (stream, device, video) a reader thread keeps only the newest frame and the worker
+runs the pose engine on it: when the engine is slower than the camera, frames are dropped
+(counted) rather than letting the feed fall behind. A pose track costs nothing to process and
+is replayed frame by frame.
+
+A live camera that stops answering (the stream closes, a read fails, or no frame comes for
+``stall_s``) gets ``camera_offline``; the worker retries with exponential back-off (0.5 s
+doubling to 8 s) and publishes ``camera_online`` when it is back. Nothing a camera does can
+stop the service."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote, urlparse
 
 from sqlmodel import select
 
@@ -21,6 +36,52 @@ from service.api.events import EventHub
 from service.api.pipeline import parse_studio_text, sniff
 
 log = logging.getLogger("ashiwatch.cameras")
+
+STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"}
+DEVICE = re.compile(r"^(?:\d+|/dev/video(\d+))$")
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 8.0
+
+
+class SourceError(ValueError):
+    """A camera source that cannot be used; one line."""
+
+
+def source_kind(source: str) -> str:
+    """'stream', 'device', or 'file' (a video or a pose track on the server)."""
+    s = source.strip()
+    if DEVICE.match(s):
+        return "device"
+    url = urlparse(s)
+    if url.scheme == "file":
+        return "file"
+    if url.scheme and len(url.scheme) > 1:        # (one letter: a Windows drive)
+        if url.scheme.lower() in STREAM_SCHEMES:
+            return "stream"
+        raise SourceError(f"source {source!r}: unsupported scheme {url.scheme!r} (use a file, "
+                          f"a device index, or an {'/'.join(sorted(STREAM_SCHEMES))} URL)")
+    return "file"
+
+
+def source_path(source: str) -> Path:
+    url = urlparse(source)
+    return Path(unquote(url.path)) if url.scheme == "file" else Path(source)
+
+
+def capture_spec(source: str) -> str:
+    """What vision.frames.FrameSource opens: a device number, or the URL."""
+    m = DEVICE.match(source.strip())
+    if m:
+        return m.group(1) or source.strip()
+    return source.strip()
+
+
+def redact(source: str) -> str:
+    """A stream URL without its password (``rtsp://user:***@host/…``), for events and lists."""
+    url = urlparse(source)
+    if url.password:
+        return source.replace(f":{url.password}@", ":***@", 1)
+    return source
 
 
 def planted_zones(status) -> dict[str, str]:
@@ -40,12 +101,105 @@ def active_alerts(status) -> set[tuple[str, str | None]]:
     return keys
 
 
+# -- the newest frame, between a reader thread and the worker -----------------------------------
+
+class Ended(Exception):
+    """The reader is done: ``str()`` says why (end of file, stream closed, read failed)."""
+
+
+class NewestFrame:
+    """A one-frame mailbox: ``put`` replaces a frame the worker has not taken yet (a dropped
+    frame, counted), ``take`` waits for the newest."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item = None
+        self._ended: str | None = None
+        self.read = 0
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self.read += 1
+            self._cond.notify()
+
+    def end(self, reason: str) -> None:
+        with self._cond:
+            self._ended = reason
+            self._cond.notify()
+
+    def take(self, timeout: float):
+        """The newest frame not taken yet; None after ``timeout`` s without one; Ended once
+        the reader is done and its last frame was taken."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._item is not None or self._ended is not None,
+                                timeout)
+            item, self._item = self._item, None
+            if item is None and self._ended is not None:
+                raise Ended(self._ended)
+            return item
+
+
+def read_frames(src, slot: NewestFrame, stop: threading.Event, live: bool,
+                speed: float = 1.0) -> None:
+    """The reader thread: frames of ``src`` into ``slot`` as ``(t, image, wall time read)``.
+    A file is paced at its own frame rate times ``speed``; a live source as it comes, with
+    ``t`` the time since it connected (its own clock is not trusted)."""
+    reason = "end of stream" if live else "end of replay"
+    try:
+        start = time.monotonic()
+        t0 = None
+        for t, image in src:
+            if stop.is_set():
+                break
+            if live:
+                t = time.monotonic() - start
+            else:
+                t0 = t if t0 is None else t0
+                delay = start + (t - t0) / speed - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    break
+            slot.put((t, image, time.time()))
+        if live and not stop.is_set():
+            reason = "stream closed (no frame could be read)"
+    except Exception as e:   # a camera's failure is an event, never a dead service
+        reason = f"read failed: {e}"
+    finally:
+        src.close()
+        slot.end(reason)
+
+
+@dataclass
+class Latest:
+    """The newest processed frame, for the live view and snapshots."""
+    image: object            # BGR np.ndarray, or None for a pose track
+    frame: object            # vision.posetrack.Frame
+    status: object           # vision.audit.FrameStatus
+    header: object           # vision.posetrack.Header
+    studio: object           # vision.studio.Studio | None
+    seq: int
+
+
 class CameraWorker:
-    def __init__(self, camera: Camera, hub: EventHub) -> None:
+    def __init__(self, camera: Camera, hub: EventHub, on_alert=None,
+                 stall_s: float | None = None) -> None:
+        from vision.frames import CAMERA_TIMEOUT_MS
         self.camera = camera
         self.hub = hub
+        self.on_alert = on_alert       # (camera_id, event, Latest) after an alert_start
+        self.stall_s = stall_s if stall_s is not None else max(CAMERA_TIMEOUT_MS / 1000, 1.0)
         self.stop_event = threading.Event()
         self.online = False
+        self.latest: Latest | None = None
+        self.frames_read = 0           # by the readers, over all connections
+        self.frames_dropped = 0        # read but never processed (the engine was busy)
+        self.frames_processed = 0
+        self.reconnects = 0
+        self._slot: NewestFrame | None = None
+        self._engine = None
         self._announce = True     # False when the camera is deleted: nobody is left to tell
         self.thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
 
@@ -57,57 +211,189 @@ class CameraWorker:
         self.stop_event.set()
         self.thread.join(timeout=5)
 
-    def _publish(self, type: str, **kw) -> None:
-        self.hub.publish(self.camera.id, type, **kw)
+    def stats(self) -> dict[str, int]:
+        slot = self._slot
+        read, dropped = self.frames_read, self.frames_dropped
+        if slot is not None:       # the connection in progress
+            read, dropped = read + slot.read, dropped + slot.dropped
+        latest = self.latest
+        return {"frames_read": read, "frames_processed": self.frames_processed,
+                "frames_dropped": dropped, "reconnects": self.reconnects,
+                "people": len(latest.frame.people) if latest is not None and self.online else 0}
 
+    def _publish(self, type: str, **kw):
+        return self.hub.publish(self.camera.id, type, **kw)
+
+    # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            while not self.stop_event.is_set():
-                self._replay_once()
-                if not self.camera.loop:
-                    break
+            kind = source_kind(self.camera.source)
+            studio = parse_studio_text(studio_text(self.camera.studio), "studio")
+            if kind == "file":
+                while not self.stop_event.is_set():
+                    self._replay_once(studio)
+                    if not self.camera.loop:
+                        break
+            else:
+                self._run_live(studio)
         except Exception as e:   # a worker must end with an event, not silently
             log.exception("camera %s", self.camera.id)
-            if self.online:
+            if self._announce:
                 self._publish("camera_offline", detail=f"internal error: {e}")
-                self.online = False
+            self.online = False
 
-    def _replay_once(self) -> None:
-        from vision.audit import Auditor
+    def _engine_for(self, studio):
+        from vision.pose.engine import EngineConfig, PoseEngine
+        if self._engine is None:
+            self._engine = PoseEngine(EngineConfig(
+                model="full", table=None if studio is None else studio.table,
+                table_head=None if studio is None else studio.table_head))
+        else:
+            self._engine.reset()      # a new connection or replay: nothing carried over
+        return self._engine
+
+    def _run_live(self, studio) -> None:
+        """Connect, run until the camera stops answering, say so, retry with back-off."""
+        from vision.frames import FrameSource, FrameSourceError
+        from vision.posetrack import Header
+        spec = capture_spec(self.camera.source)
+        backoff = BACKOFF_MIN_S
+        said_offline = False
+        while not self.stop_event.is_set():
+            try:
+                src = FrameSource(spec)
+            except FrameSourceError as e:
+                if self.stop_event.is_set():
+                    return
+                if not said_offline:     # once, not at every retry
+                    self._publish("camera_offline", detail=redact(str(e)))
+                    said_offline = True
+                if self.stop_event.wait(backoff):
+                    return
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                self.reconnects += 1
+                continue
+            if self.stop_event.is_set():
+                src.close()
+                return
+            info = src.info
+            header = Header(fps=info.fps, width=info.width, height=info.height)
+            detail = f"live {redact(self.camera.source)} ({info.width}x{info.height})"
+            why: list[str] = []
+            ended = self._session(header, studio, self._image_items(src, studio, True, why),
+                                  why, detail)
+            said_offline = True
+            if not ended:      # it ran a while: the next try comes soon
+                backoff = BACKOFF_MIN_S
+            if self.stop_event.wait(backoff):
+                return
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            self.reconnects += 1
+
+    def _replay_once(self, studio) -> None:
+        from vision.frames import FrameSource, FrameSourceError
         from vision.posetrack import PoseTrackError, iter_pose_track
-        from vision.rules import SEVERITY, ZONE_ALERT
-        cam = self.camera
-        from vision.frames import FrameSourceError
+        from vision.posetrack import Header
+        path = source_path(self.camera.source)
+        src = None
         try:
-            studio = parse_studio_text(studio_text(cam.studio), "studio")
-            header, frames = open_source(Path(cam.source), studio)
+            if sniff(path) == "track":
+                header, frames = iter_pose_track(path)
+            else:
+                src = FrameSource(path)
+                header = Header(fps=src.info.fps, width=src.info.width, height=src.info.height)
         except (PoseTrackError, FrameSourceError, ValueError, OSError) as e:
-            self._publish("camera_offline", detail=str(e))
+            # the file changed or went away since it was checked: nothing to replay, ever
+            if self._announce:
+                self._publish("camera_offline", detail=str(e))
             self.stop_event.set()
             return
-        aud = Auditor(header, studio, None, source=cam.source)
-        self._publish("camera_online", detail=f"replaying {Path(cam.source).name} "
-                                              f"at {cam.speed:g}x")
+        why: list[str] = []
+        items = (self._track_items(frames) if src is None
+                 else self._image_items(src, studio, False, why))
+        self._session(header, studio, items, why, self._playing(path))
+
+    def _playing(self, path: Path) -> str:
+        return f"replaying {path.name} at {self.camera.speed:g}x"
+
+    # -- one connection or one replay -------------------------------------------------------------
+    def _track_items(self, frames) -> Iterator[tuple]:
+        """A pose track in real time: (t, None, frame, wall time handed to the worker)."""
+        wall0 = time.monotonic()
+        t0 = None
+        for fr in frames:
+            t0 = fr.t if t0 is None else t0
+            # the frame at session time t is due at wall0 + (t - t0) / speed
+            delay = wall0 + (fr.t - t0) / self.camera.speed - time.monotonic()
+            if delay > 0 and self.stop_event.wait(delay):
+                return
+            if self.stop_event.is_set():
+                return
+            self.frames_read += 1
+            yield fr.t, None, fr, time.time()
+
+    def _image_items(self, src, studio, live: bool, why: list) -> Iterator[tuple]:
+        """Images through the pose engine, always the newest one: (t, image, frame, wall time
+        the frame was read). ``why`` gets the reason it ended."""
+        engine = self._engine_for(studio)
+        slot = NewestFrame()
+        reader_stop = threading.Event()
+        self._slot = slot
+        reader = threading.Thread(target=read_frames, name=f"camera-{self.camera.id}-reader",
+                                  args=(src, slot, reader_stop, live, self.camera.speed),
+                                  daemon=True)
+        reader.start()
+        stall = self.stall_s     # a file's frames come at its pace: never "silent too long"
+        last = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                try:   # short waits: a stop is seen at once
+                    item = slot.take(timeout=0.25)
+                except Ended as e:
+                    why.append(str(e))
+                    return
+                if item is None:
+                    if live and time.monotonic() - last > stall:
+                        why.append(f"no frame for {stall:g} s")
+                        return
+                    continue
+                last = time.monotonic()
+                t, image, wall = item
+                frame = engine.process(image, t).frame
+                yield t, image, frame, wall
+        finally:
+            reader_stop.set()       # a reader stuck in a read ends at its timeout
+            self.frames_read += slot.read
+            self.frames_dropped += slot.dropped
+            self._slot = None
+
+    def _session(self, header, studio, items: Iterator[tuple], why: list[str],
+                 detail: str) -> bool:
+        """Run one replay or connection (``items`` of ``_track_items`` or ``_image_items``;
+        ``why`` gets the reason it ended) through the Auditor, publishing events. True when
+        it ended before its first frame was processed."""
+        from vision.audit import Auditor
+        from vision.frames import FrameSourceError
+        from vision.posetrack import PoseTrackError
+        from vision.rules import SEVERITY, ZONE_ALERT
+        aud = Auditor(header, studio, None, source=redact(self.camera.source))
+        self._publish("camera_online", detail=detail)
         self.online = True
         active: set[tuple[str, str | None]] = set()
         steps: dict[str, str] = {}      # foot -> zone it is planted on (step events)
-        wall0 = time.monotonic()
-        t0 = None
         t = 0.0
+        n = 0
         reason = "end of replay"
+
+        def sev(kind: str) -> str:
+            return aud.profile.severity(kind, SEVERITY[kind])
         try:
-            for fr in frames:
-                if t0 is None:
-                    t0 = fr.t
-                # real time: frame at session time t is due at wall0 + (t - t0) / speed
-                due = wall0 + (fr.t - t0) / cam.speed
-                delay = due - time.monotonic()
-                if delay > 0 and self.stop_event.wait(delay):
-                    break
-                if self.stop_event.is_set():
-                    break
-                t = fr.t
+            for t, image, fr, wall in items:
                 fs = aud.push(fr)
+                n += 1
+                self.frames_processed += 1
+                latest = Latest(image, fr, fs, header, studio, self.frames_processed)
+                self.latest = latest
                 now_active = active_alerts(fs)
                 # a `step` event when a foot is planted on the client, and again when the
                 # running zone of that step changes (kind = the zone; for the dashboard's map)
@@ -115,42 +401,35 @@ class CameraWorker:
                 for foot, zone in sorted(now_steps.items()):
                     if steps.get(foot) != zone:
                         alert = ZONE_ALERT.get(zone)
-                        self._publish("step", t=t, kind=zone, foot=foot,
-                                      severity=None if alert is None else
-                                      aud.profile.severity(alert, SEVERITY[alert]))
+                        self._publish("step", t=t, kind=zone, foot=foot, frame_wall_time=wall,
+                                      severity=None if alert is None else sev(alert))
                 steps = now_steps
                 for kind, foot in sorted(now_active - active, key=str):
-                    self._publish("alert_start", t=t, kind=kind, foot=foot,
-                                  severity=aud.profile.severity(kind, SEVERITY[kind]))
+                    ev = self._publish("alert_start", t=t, kind=kind, foot=foot,
+                                       severity=sev(kind), frame_wall_time=wall)
+                    if self.on_alert is not None:     # after the event is out: no delay
+                        self.on_alert(self.camera.id, ev, latest)
                 for kind, foot in sorted(active - now_active, key=str):
-                    self._publish("alert_end", t=t, kind=kind, foot=foot,
-                                  severity=aud.profile.severity(kind, SEVERITY[kind]))
+                    self._publish("alert_end", t=t, kind=kind, foot=foot, severity=sev(kind),
+                                  frame_wall_time=wall)
                 active = now_active
+            if why:
+                reason = why[0]
         except (PoseTrackError, FrameSourceError) as e:
             reason = str(e)
+        finally:
+            items.close()      # the reader thread stops with it
         if self.stop_event.is_set():
             reason = "camera stopped"
             if not self._announce:
-                return
+                self.online = False
+                return n == 0
         # a feed reader must never be left with an alert that has no end
         for kind, foot in sorted(active, key=str):
-            self._publish("alert_end", t=t, kind=kind, foot=foot,
-                          severity=aud.profile.severity(kind, SEVERITY[kind]))
-        self._publish("camera_offline", t=t, detail=reason)
+            self._publish("alert_end", t=t, kind=kind, foot=foot, severity=sev(kind))
+        self._publish("camera_offline", t=t, detail=redact(reason))
         self.online = False
-
-
-def open_source(path: Path, studio):
-    """(header, frames) of a camera source: a pose track as it is, a video file through the
-    pose engine (recognised by content, as uploads are)."""
-    from vision.posetrack import iter_pose_track
-    if sniff(path) == "track":
-        return iter_pose_track(path)
-    from vision.pose.video import track_from_video
-    header, frames, _ = track_from_video(
-        path, "full", table=None if studio is None else studio.table,
-        table_head=None if studio is None else studio.table_head)
-    return header, frames
+        return n == 0
 
 
 def studio_text(studio: str | None) -> str | None:
@@ -161,8 +440,9 @@ def studio_text(studio: str | None) -> str | None:
 
 
 class CameraManager:
-    def __init__(self, db: Database, hub: EventHub) -> None:
+    def __init__(self, db: Database, hub: EventHub, on_alert=None) -> None:
         self.db, self.hub = db, hub
+        self.on_alert = on_alert
         self._workers: dict[int, CameraWorker] = {}
         self._lock = threading.Lock()
 
@@ -174,10 +454,13 @@ class CameraManager:
             self.start(cam)
 
     def start(self, cam: Camera) -> None:
-        w = CameraWorker(cam, self.hub)
+        w = CameraWorker(cam, self.hub, on_alert=self.on_alert)
         with self._lock:
             self._workers[cam.id] = w
         w.start()
+
+    def worker(self, camera_id: int) -> CameraWorker | None:
+        return self._workers.get(camera_id)
 
     def is_online(self, camera_id: int) -> bool:
         w = self._workers.get(camera_id)

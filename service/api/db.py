@@ -35,6 +35,7 @@ class Job(SQLModel, table=True):
     input_kind: str                                     # video | track
     filename: str                                       # the client's name, for display only
     keep: bool = False
+    annotate: Optional[bool] = False                    # also make the annotated video
     studio: Optional[str] = None                        # studio YAML text
     client: Optional[str] = None                        # client profile YAML text
     report: Optional[str] = None                        # report JSON text
@@ -67,6 +68,23 @@ class Event(SQLModel, table=True):
     foot: Optional[str] = None
     detail: Optional[str] = None
     wall_time: float = Field(default_factory=now)
+    # Unix time the frame that caused the event was read (latency = wall_time - this)
+    frame_wall_time: Optional[float] = None
+
+
+class Score(SQLModel, table=True):
+    # a trainee's scored exercise (vision/scoring.py, docs/scoring.md); trainees are names,
+    # not accounts: a teacher scores students who have no login
+    id: Optional[int] = Field(default=None, primary_key=True)
+    trainee: str = Field(index=True)
+    exercise: str
+    score: float
+    cap: Optional[float] = None
+    parts: str                               # JSON {part: {points, max}}
+    reasons: str                             # JSON [sentence, ...]
+    source: Optional[str] = None             # the scored file, or "audit <id>"
+    duration_s: float = 0.0
+    created: float = Field(default_factory=now, index=True)
 
 
 class Database:
@@ -82,6 +100,19 @@ class Database:
             cur.close()
 
         SQLModel.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """create_all makes missing tables, not missing columns: a data folder made by an
+        older version gets the columns added since (all nullable)."""
+        with self.engine.begin() as conn:
+            for table in SQLModel.metadata.sorted_tables:
+                have = {r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+                for col in table.columns:
+                    if col.name not in have and col.nullable:
+                        ddl = col.type.compile(dialect=self.engine.dialect)
+                        conn.exec_driver_sql(
+                            f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}')
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -5,6 +5,7 @@ start-up, jobs left ``running`` by a dead process are queued again and rerun fro
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,11 @@ def upload_path(settings: Settings, job_id: str, kind: str) -> Path:
     return settings.uploads_dir / f"{job_id}.{kind}"
 
 
+def remove_outputs(settings: Settings, job_id: str) -> None:
+    shutil.rmtree(settings.audit_snapshots(job_id), ignore_errors=True)
+    settings.audit_video(job_id).unlink(missing_ok=True)
+
+
 class JobRunner:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings, self.db = settings, db
@@ -34,6 +40,9 @@ class JobRunner:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        # annotated videos a killed process left half-written (their jobs rerun, or are gone)
+        for partial in self.settings.videos_dir.glob(".partial-*"):
+            partial.unlink(missing_ok=True)
         with self.db.session() as s:
             for job in s.exec(select(Job).where(Job.status == "running")).all():
                 log.info("job %s was running when the service stopped: queued again", job.id)
@@ -114,15 +123,24 @@ class JobRunner:
         def cancelled() -> bool:
             return self._stop.is_set() or job.id in self._cancel
 
+        shots_dir = self.settings.audit_snapshots(job.id)
+        video = self.settings.audit_video(job.id)
+        partial = video.with_name(f".partial-{video.name}")
+        self._remove_outputs(job.id)       # a rerun starts clean
         try:
             if not path.is_file():
                 raise FileNotFoundError("the uploaded file is gone from the uploads folder")
-            report = run_audit(
+            report, _ = run_audit(
                 path, job.input_kind,
                 studio=parse_studio_text(job.studio, "studio"),
                 profile=parse_profile_text(job.client, "client"),
-                source_name=job.filename, progress=progress, cancelled=cancelled)
+                source_name=job.filename, progress=progress, cancelled=cancelled,
+                snapshots_dir=shots_dir, video_out=partial if job.annotate else None)
+            if job.annotate:
+                partial.replace(video)     # whole, or not there
         except Cancelled:
+            self._remove_outputs(job.id)
+            partial.unlink(missing_ok=True)
             if self._stop.is_set():
                 # service stopping: leave it queued for the next start
                 self._update(job.id, status="queued", progress=0.0)
@@ -134,16 +152,26 @@ class JobRunner:
             # messages name the stored path: show the client's name instead
             msg = str(e).replace(str(path), job.filename)
             self._update(job.id, status="failed", error=msg)
+            self._remove_outputs(job.id)
+            partial.unlink(missing_ok=True)
             self._finish_files(job)
             return
         except Exception as e:
             log.exception("job %s failed", job.id)
+            self._remove_outputs(job.id)
+            partial.unlink(missing_ok=True)
             self._update(job.id, status="failed", error=f"internal error: {type(e).__name__}: {e}")
             self._finish_files(job)
             return
         alive = self._update(job.id, status="done", progress=100.0,
                              report=report.model_dump_json())
+        if not alive:          # deleted while it ran
+            self._remove_outputs(job.id)
         self._finish_files(job, deleted=not alive)
+
+    def _remove_outputs(self, job_id: str) -> None:
+        """The snapshots and annotated video of a job (rerun, failed, or deleted)."""
+        remove_outputs(self.settings, job_id)
 
     def _finish_files(self, job: Job, deleted: bool = False) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.api.routers import audits, cameras, health, users
+from service.api.routers import trainees
 from service.api.settings import Settings
 from service.api.state import Services
 
@@ -63,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Audits of Ashiatsu sessions and live step-safety alerts.")
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for r in (health.router, users.router, audits.router, cameras.router):
+    for r in (health.router, users.router, audits.router, cameras.router, trainees.router):
         app.include_router(r)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _RedactTokens) for f in access.filters):

@@ -24,7 +24,19 @@ class JobOut(BaseModel):
     input_kind: Literal["video", "track"]
     keep: bool
     created: float
+    annotate: bool = Field(False, description="an annotated video was asked for")
     report: Optional[dict[str, Any]] = Field(None, description="report v1 once done")
+    snapshots: list["SnapshotOut"] = Field(
+        default_factory=list, description="one picture per alert of the report (done jobs)")
+    video: Optional[str] = Field(None, description="URL of the annotated video, once made")
+
+
+class SnapshotOut(BaseModel):
+    alert: int = Field(description="the alert's index in report.alerts")
+    kind: str
+    foot: Optional[str] = None
+    start_s: float
+    url: str
 
 
 class UserIn(BaseModel):
@@ -45,8 +57,10 @@ class UserCreated(UserOut):
 
 class CameraIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    source: str = Field(min_length=1, description="a pose-track or video file on the server "
-                                                   "(path or file:// URL), played in real time")
+    source: str = Field(min_length=1, description="a stream URL (rtsp://, http:// MJPEG, …), "
+                                                   "a device (0, /dev/video0), or a video or "
+                                                   "pose-track file on the server (path or "
+                                                   "file:// URL), played in real time")
     studio: Optional[str] = Field(None, description="studio YAML text, or a path to a studio file")
     speed: float = Field(1.0, gt=0, le=1000, description="replay speed factor")
     loop: bool = Field(False, description="replay again from the start at the end")
@@ -60,3 +74,8 @@ class CameraOut(BaseModel):
     loop: bool
     online: bool
     latest_event_id: int
+    frames_read: int = Field(0, description="frames read from the source since the start")
+    frames_processed: int = Field(0, description="frames run through the safety core")
+    frames_dropped: int = Field(0, description="frames skipped for a newer one (engine busy)")
+    reconnects: int = Field(0, description="tries to reach the source again")
+    people: int = Field(0, description="people seen in the newest frame")

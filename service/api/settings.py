@@ -35,5 +35,25 @@ class Settings:
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.data_dir / "videos"
+
+    def audit_snapshots(self, job_id: str) -> Path:
+        """One folder per audit: alert-NN-KIND.jpg and index.json (vision.snapshots)."""
+        return self.snapshots_dir / "audits" / job_id
+
+    def audit_video(self, job_id: str) -> Path:
+        return self.videos_dir / f"{job_id}.mp4"
+
+    def camera_snapshots(self, camera_id: int) -> Path:
+        """One folder per camera: <event id>.jpg for each alert_start."""
+        return self.snapshots_dir / "cameras" / str(camera_id)
+
     def ensure_dirs(self) -> None:
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        for d in (self.uploads_dir, self.snapshots_dir, self.videos_dir):
+            d.mkdir(parents=True, exist_ok=True)

@@ -3,36 +3,64 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from service.api.db import Job, User
 from service.api.deps import ServicesDep, get_or_404, require
-from service.api.jobs import upload_path
+from service.api.jobs import remove_outputs, upload_path
 from service.api.pipeline import (UnsupportedInput, parse_profile_text, parse_studio_text,
                                   sniff)
-from service.api.schemas import JobOut
+from service.api.schemas import JobOut, SnapshotOut
 from service.api.upload import UploadError, receive
 
 router = APIRouter(prefix="/audits", tags=["audits"])
 AuditorUser = Annotated[User, Depends(require("audits"))]
 
 
-def _out(job: Job, with_report: bool = True) -> JobOut:
+def _out(job: Job, settings=None, with_report: bool = True) -> JobOut:
+    report = json.loads(job.report) if job.report else None
+    snapshots, video = [], None
+    if settings is not None and with_report and job.status == "done" and report:
+        for i, path in sorted(_snapshot_files(settings, job.id).items()):
+            a = report["alerts"][i] if i < len(report["alerts"]) else {}
+            snapshots.append(SnapshotOut(alert=i, kind=a.get("kind", "?"), foot=a.get("foot"),
+                                         start_s=a.get("start_s", 0.0),
+                                         url=f"/audits/{job.id}/snapshots/{i}"))
+        if settings.audit_video(job.id).is_file():
+            video = f"/audits/{job.id}/video"
     return JobOut(id=job.id, status=job.status, progress=job.progress, error=job.error,
                   filename=job.filename, input_kind=job.input_kind, keep=job.keep,
-                  created=job.created,
-                  report=json.loads(job.report) if with_report and job.report else None)
+                  annotate=bool(job.annotate), created=job.created,
+                  report=report if with_report else None, snapshots=snapshots, video=video)
+
+
+def _snapshot_files(settings, job_id: str) -> dict[int, str]:
+    """{alert index: file} from the audit's snapshot index (none before it is done)."""
+    from vision.snapshots import load_index
+    folder = settings.audit_snapshots(job_id)
+    try:
+        return load_index(folder)
+    except (OSError, ValueError):
+        return {}
+
+
+def _done(job: Job) -> None:
+    if job.status != "done" or job.report is None:
+        why = f": {job.error}" if job.error else ""
+        raise HTTPException(409, f"audit {job.id} is {job.status}, no report{why}")
 
 
 def _get(services, job_id: str) -> Job:
     return get_or_404(services, Job, job_id, f"audit {job_id!r}")
 
 
-def _flag(text: str | None, default: bool) -> bool:
+def _flag(text: str | None, default: bool, name: str) -> bool:
     if text is None:
         return default
     v = text.strip().lower()
@@ -40,14 +68,15 @@ def _flag(text: str | None, default: bool) -> bool:
         return True
     if v in ("0", "false", "no", "off", ""):
         return False
-    raise HTTPException(422, f"keep: expected true or false, got {text!r}")
+    raise HTTPException(422, f"{name}: expected true or false, got {text!r}")
 
 
 @router.post("", status_code=202, response_model=JobOut)
 async def upload(request: Request, services: ServicesDep, user: AuditorUser,
-                 keep: bool = False) -> JobOut:
+                 keep: bool = False, annotate: bool = False) -> JobOut:
     """Multipart form: ``file`` (a video or a pose track, recognised by content), optional
-    ``studio`` and ``client`` (YAML text), optional ``keep`` (also a query parameter)."""
+    ``studio`` and ``client`` (YAML text), optional ``keep`` (keep the upload) and
+    ``annotate`` (make the annotated video), also as query parameters."""
     settings = services.settings
     try:
         got = await receive(request, settings.uploads_dir, settings.max_upload_bytes)
@@ -61,15 +90,16 @@ async def upload(request: Request, services: ServicesDep, user: AuditorUser,
             kind = await run_in_threadpool(sniff, got.path)
         except UnsupportedInput as e:
             raise HTTPException(415, f"{got.filename}: {e}")
-        keep = _flag(got.fields.get("keep"), keep)
+        keep = _flag(got.fields.get("keep"), keep, "keep")
+        annotate = _flag(got.fields.get("annotate"), annotate, "annotate")
         studio, client = got.fields.get("studio"), got.fields.get("client")
         try:   # bad studio or client text is the uploader's mistake: say so now
             parse_studio_text(studio, "studio")
             parse_profile_text(client, "client")
         except ValueError as e:
             raise HTTPException(422, str(e))
-        job = Job(input_kind=kind, filename=got.filename, keep=keep, studio=studio,
-                  client=client, owner_id=user.id)
+        job = Job(input_kind=kind, filename=got.filename, keep=keep, annotate=annotate,
+                  studio=studio, client=client, owner_id=user.id)
         final = upload_path(settings, job.id, kind)
         got.path.rename(final)
         try:
@@ -82,7 +112,7 @@ async def upload(request: Request, services: ServicesDep, user: AuditorUser,
     finally:
         got.path.unlink(missing_ok=True)    # gone already unless something above failed
     services.jobs.notify()
-    return _out(job)
+    return _out(job, settings)
 
 
 @router.get("", response_model=list[JobOut])
@@ -95,16 +125,57 @@ def list_audits(services: ServicesDep, _: AuditorUser) -> list[JobOut]:
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_audit(job_id: str, services: ServicesDep, _: AuditorUser) -> JobOut:
-    return _out(_get(services, job_id))
+    return _out(_get(services, job_id), services.settings)
 
 
 @router.get("/{job_id}/report.json")
 def get_report(job_id: str, services: ServicesDep, _: AuditorUser) -> Response:
     job = _get(services, job_id)
-    if job.status != "done" or job.report is None:
-        why = f": {job.error}" if job.error else ""
-        raise HTTPException(409, f"audit {job_id} is {job.status}, no report{why}")
+    _done(job)
     return Response(job.report, media_type="application/json")
+
+
+@router.get("/{job_id}/report.html", response_class=HTMLResponse)
+def get_report_html(job_id: str, services: ServicesDep, _: AuditorUser) -> HTMLResponse:
+    """The report as one self-contained page (vision.reporting.html), snapshots embedded."""
+    from vision.report import Report
+    from vision.reporting.html import render_html
+    job = _get(services, job_id)
+    _done(job)
+    report = Report.model_validate_json(job.report)
+    html = render_html(report, snapshots=_snapshot_files(services.settings, job.id),
+                       title=f"ashiwatch audit: {job.filename}")
+    # the page is self-contained: it may load nothing from anywhere
+    return HTMLResponse(html, headers={"Content-Security-Policy":
+                                       "default-src 'none'; img-src data:; "
+                                       "style-src 'unsafe-inline'"})
+
+
+@router.get("/{job_id}/snapshots/{n}", response_class=FileResponse)
+def get_snapshot(job_id: str, n: int, services: ServicesDep, _: AuditorUser) -> FileResponse:
+    """The picture of alert ``n`` (its index in report.alerts): the frame with the overlay,
+    faces blurred."""
+    job = _get(services, job_id)
+    _done(job)
+    path = _snapshot_files(services.settings, job.id).get(n)
+    if path is None or not Path(path).is_file():
+        raise HTTPException(404, f"audit {job_id}: no snapshot for alert {n}")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/{job_id}/video", response_class=FileResponse)
+def get_video(job_id: str, services: ServicesDep, _: AuditorUser) -> FileResponse:
+    """The annotated video (MP4, MPEG-4 part 2; faces blurred), when it was asked for with
+    ``annotate``."""
+    job = _get(services, job_id)
+    path = services.settings.audit_video(job.id)
+    if not job.annotate:
+        raise HTTPException(404, f"audit {job_id}: no annotated video was asked for "
+                                 f"(upload with annotate=true)")
+    if job.status != "done" or not path.is_file():
+        raise HTTPException(409, f"audit {job_id} is {job.status}, the video is not ready")
+    return FileResponse(path, media_type="video/mp4",
+                        filename=f"{Path(job.filename).stem}-annotated.mp4")
 
 
 @router.delete("/{job_id}", status_code=204)
@@ -119,4 +190,5 @@ def delete_audit(job_id: str, services: ServicesDep, _: AuditorUser) -> Response
     if job.status == "running":
         services.jobs.cancel(job_id)
     upload_path(services.settings, job.id, job.input_kind).unlink(missing_ok=True)
+    remove_outputs(services.settings, job.id)
     return Response(status_code=204)

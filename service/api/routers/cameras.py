@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlparse
 
 from fastapi import (APIRouter, Depends, Header, HTTPException, Query, Request, Response,
                      WebSocket, WebSocketDisconnect, status)
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlmodel import delete, select
 
-from service.api.cameras import studio_text
+from service.api.cameras import (SourceError, redact, source_kind, source_path,
+                                 studio_text)
 from service.api.db import Camera, Event, User
 from service.api.deps import ServicesDep, get_or_404, require
+from service.api.live import placeholder
 from service.api.pipeline import UnsupportedInput, parse_studio_text, sniff
 from service.api.schemas import CameraIn, CameraOut
 from service.api.security import PERMISSIONS, user_for_token
@@ -32,41 +32,44 @@ KEEPALIVE_S = 15.0
 
 
 def _out(services, cam: Camera) -> CameraOut:
-    return CameraOut(id=cam.id, name=cam.name, source=cam.source, speed=cam.speed,
+    w = services.cameras.worker(cam.id)
+    stats = w.stats() if w is not None else {}
+    return CameraOut(id=cam.id, name=cam.name, source=redact(cam.source), speed=cam.speed,
                      loop=cam.loop, online=services.cameras.is_online(cam.id),
-                     latest_event_id=services.hub.latest(cam.id))
+                     latest_event_id=services.hub.latest(cam.id), **stats)
 
 
 def _get(services, camera_id: int) -> Camera:
     return get_or_404(services, Camera, camera_id, f"camera {camera_id}")
 
 
-def _source_path(source: str) -> Path:
-    """A pose-track or video file on the server, as a path or a file:// URL."""
-    url = urlparse(source)
-    if url.scheme == "file":
-        return Path(unquote(url.path))
-    if url.scheme and len(url.scheme) > 1:   # (one letter: a Windows drive)
-        raise HTTPException(422, f"source {source!r}: only files on the server are supported so "
-                                 f"far (a path or a file:// URL); RTSP and device cameras come "
-                                 f"later")
-    return Path(source)
+def _checked_source(source: str) -> str:
+    """The source as stored: a stream URL or device as given (it may be offline now: the
+    worker retries), a file resolved and checked by content."""
+    try:
+        kind = source_kind(source)
+    except SourceError as e:
+        raise HTTPException(422, str(e))
+    if kind != "file":
+        return source.strip()
+    path = source_path(source)
+    if not path.is_file():
+        raise HTTPException(422, f"source {source!r}: no such file on the server")
+    try:   # the content is checked now (a pose-track header, or a decodable video frame)
+        sniff(path)
+    except (UnsupportedInput, OSError) as e:
+        raise HTTPException(422, f"source {source!r}: {e}")
+    return str(path.resolve())
 
 
 @router.post("", status_code=201, response_model=CameraOut)
 def add_camera(body: CameraIn, services: ServicesDep, _: Admin) -> CameraOut:
-    path = _source_path(body.source)
-    if not path.is_file():
-        raise HTTPException(422, f"source {body.source!r}: no such file on the server")
-    try:   # the content is checked now (a pose-track header, or a decodable video frame)
-        sniff(path)
-    except (UnsupportedInput, OSError) as e:
-        raise HTTPException(422, f"source {body.source!r}: {e}")
+    source = _checked_source(body.source)
     try:
         parse_studio_text(studio_text(body.studio), "studio")
     except (ValueError, OSError) as e:
         raise HTTPException(422, str(e))
-    cam = Camera(name=body.name, source=str(path.resolve()), studio=body.studio,
+    cam = Camera(name=body.name, source=source, studio=body.studio,
                  speed=body.speed, loop=body.loop)
     with services.db.session() as s:
         s.add(cam)
@@ -99,7 +102,50 @@ def delete_camera(camera_id: int, services: ServicesDep, _: Admin) -> Response:
             s.delete(cam)
         s.commit()
     services.hub.forget(camera_id)
+    services.snapshots.forget(camera_id)
+    services.live.forget(camera_id)
     return Response(status_code=204)
+
+
+@router.get("/{camera_id}/events/{event_id}/snapshot", response_class=FileResponse)
+def event_snapshot(camera_id: int, event_id: int, services: ServicesDep,
+                   _: Watcher) -> FileResponse:
+    """The picture of an ``alert_start``: its frame with the overlay, faces blurred (written
+    just after the event is sent: a moment after it, 404 meanwhile)."""
+    _get(services, camera_id)
+    path = services.snapshots.path(camera_id, event_id)
+    if not path.is_file():
+        raise HTTPException(404, f"camera {camera_id}: no snapshot for event {event_id} (only "
+                                 f"alert_start events have one, written just after the event)")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/{camera_id}/live.mjpg")
+async def live_view(camera_id: int, request: Request, services: ServicesDep, _: StreamWatcher,
+                    fps: Annotated[float, Query(gt=0, le=30)] = 8.0,
+                    width: Annotated[int, Query(ge=64, le=3840)] = 960) -> StreamingResponse:
+    """The live view: ``multipart/x-mixed-replace`` JPEGs of the newest processed frame with
+    the overlay, faces blurred, at most ``fps`` a second and ``width`` pixels wide. The token
+    as header or ``?token=`` (an ``<img>`` cannot send headers). A pose-track camera is drawn
+    on a dark canvas; an offline camera gets one frame saying so."""
+    await run_in_threadpool(_get, services, camera_id)
+
+    async def stream():
+        shown = None
+        while not await request.is_disconnected():
+            w = services.cameras.worker(camera_id)
+            latest = w.latest if w is not None and w.online else None
+            key = latest.seq if latest is not None else "offline"
+            if key != shown:
+                data = (await run_in_threadpool(services.live.jpeg, camera_id, latest, width)
+                        if latest is not None else placeholder("camera offline"))
+                yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                       + str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n")
+                shown = key
+            await asyncio.sleep(1.0 / fps)
+
+    return StreamingResponse(stream(), media_type="multipart/x-mixed-replace; boundary=frame",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def _last_id(header: str | None, query: int | None) -> int:

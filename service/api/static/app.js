@@ -26,6 +26,13 @@ async function api(path, opts = {}) {
   return r.status === 204 ? null : r.json();
 }
 
+async function blobUrl(path) {
+  // images and files behind the token: fetched with the header, shown from a blob: URL
+  const r = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) throw Object.assign(new Error(`${r.status}`), { status: r.status });
+  return URL.createObjectURL(await r.blob());
+}
+
 // -- login ----------------------------------------------------------------------------------
 
 function unlockAudio() {
@@ -74,7 +81,7 @@ async function login(candidate) {
 function logout() {
   sessionStorage.removeItem(KEY);
   token = null;
-  for (const cam of cameras.values()) cam.source.close();
+  for (const cam of cameras.values()) closeCamera(cam);
   cameras.clear();
   $("#cameras").replaceChildren();
   clearInterval(pollTimer);
@@ -113,8 +120,13 @@ async function refreshCameras() {
     if (!cameras.has(c.id)) addCamera(c);
   }
   for (const [id, cam] of cameras) {      // deleted cameras
-    if (!seen.has(id)) { cam.source.close(); cam.el.remove(); cameras.delete(id); }
+    if (!seen.has(id)) { closeCamera(cam); cam.el.remove(); cameras.delete(id); }
   }
+}
+
+function closeCamera(cam) {
+  cam.source.close();
+  $(".live", cam.el).removeAttribute("src");     // ends the MJPEG connection
 }
 
 function addCamera(c) {
@@ -126,7 +138,9 @@ function addCamera(c) {
   // EventSource cannot set headers: the token goes as ?token= (accepted on event streams only).
   // It reconnects by itself, sending Last-Event-ID: the server replays what was missed.
   const source = new EventSource(`/cameras/${c.id}/events?token=${encodeURIComponent(token)}`);
-  const cam = { el, source, feet: {} };
+  // the live view: an MJPEG stream (an <img> cannot send headers either)
+  $(".live", el).src = `/cameras/${c.id}/live.mjpg?width=480&fps=5&token=${encodeURIComponent(token)}`;
+  const cam = { id: c.id, el, source, feet: {} };
   cameras.set(c.id, cam);
   for (const type of ["alert_start", "alert_end", "camera_online", "camera_offline", "step"]) {
     source.addEventListener(type, ev => onEvent(cam, JSON.parse(ev.data)));
@@ -176,6 +190,15 @@ function onEvent(cam, e) {
   t.className = "t";
   t.textContent = e.t == null ? "" : `${e.t.toFixed(2)} s`;
   li.append(LABEL[e.type] || "", " ", t, describe(e));
+  if (e.type === "alert_start") {
+    // its picture (written just after the event): fetched when asked for
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "snap";
+    b.textContent = "snapshot";
+    b.onclick = () => toggleSnapshot(li, `/cameras/${cam.id}/events/${e.id}/snapshot`);
+    li.append(b);
+  }
   const feed = $(".feed", cam.el);
   feed.prepend(li);                         // newest on top
   while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
@@ -184,6 +207,18 @@ function onEvent(cam, e) {
   if (e.type === "alert_start" && e.severity === "critical" && Date.now() / 1000 - e.wall_time < 10) {
     beep();
   }
+}
+
+async function toggleSnapshot(li, path) {
+  const shown = $("img.snapshot", li);
+  if (shown) { URL.revokeObjectURL(shown.src); shown.remove(); return; }
+  const img = document.createElement("img");
+  img.className = "snapshot";
+  img.alt = "snapshot of this alert (faces blurred)";
+  try { img.src = await blobUrl(path); } catch (e) {
+    img.alt = e.status === 404 ? "no snapshot (yet)" : `snapshot failed (${e.message})`;
+  }
+  li.append(img);
 }
 
 function drawMap(cam) {
@@ -247,8 +282,9 @@ async function refreshAudits() {
 }
 
 async function openReport(id, filename) {
-  // the report needs the token in a header: fetched here, shown, and offered as a download
-  const rep = await api(`/audits/${id}/report.json`);
+  // everything here needs the token in a header: fetched, then shown from blob: URLs
+  const job = await api(`/audits/${id}`);
+  const rep = job.report;
   const s = rep.summary;
   $("#report-summary").textContent = [
     `file: ${filename}`,
@@ -258,10 +294,49 @@ async function openReport(id, filename) {
     `critical alerts: ${s.critical_alerts}, warnings: ${s.warning_alerts}`,
     `alerts by kind: ${JSON.stringify(s.alerts_by_kind)}`,
   ].join("\n");
+  const stem = filename.replace(/\.[^.]*$/, "");
   const a = $("#report-download");
   if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
   a.href = URL.createObjectURL(new Blob([JSON.stringify(rep, null, 2)], { type: "application/json" }));
-  a.download = `${filename.replace(/\.[^.]*$/, "")}-report.json`;
+  a.download = `${stem}-report.json`;
+  const html = $("#report-html");
+  if (html.href.startsWith("blob:")) URL.revokeObjectURL(html.href);
+  html.href = await blobUrl(`/audits/${id}/report.html`);
+  const video = $("#report-video");
+  video.hidden = !job.video;
+  video.onclick = async ev => {
+    ev.preventDefault();
+    const link = document.createElement("a");
+    link.href = await blobUrl(job.video);
+    link.download = `${stem}-annotated.mp4`;
+    link.click();
+  };
+  // each alert with its snapshot
+  for (const img of document.querySelectorAll("#report-alerts img")) URL.revokeObjectURL(img.src);
+  const shots = new Map(job.snapshots.map(x => [x.alert, x]));
+  const items = rep.alerts.map((al, i) => {
+    const li = document.createElement("li");
+    li.className = `alert ${al.severity}`;
+    li.dataset.alert = i;
+    li.textContent = `${al.kind}${al.foot ? ` (${al.foot} foot)` : ""} — ${al.severity}, ` +
+                     `${al.start_s.toFixed(2)}–${al.end_s.toFixed(2)} s`;
+    const shot = shots.get(i);
+    if (shot) {
+      const img = document.createElement("img");
+      img.alt = `snapshot of alert ${i + 1} (faces blurred)`;
+      img.className = "snapshot";
+      blobUrl(shot.url).then(u => { img.src = u; }).catch(() => { img.alt = "snapshot missing"; });
+      li.append(img);
+    } else {
+      const p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = "no snapshot";
+      li.append(p);
+    }
+    return li;
+  });
+  $("#report-alerts").replaceChildren(...items);
+  $("#report-no-alerts").hidden = items.length > 0;
   $("#report").hidden = false;
   $("#report").dataset.job = id;
 }
@@ -274,6 +349,7 @@ function upload(ev) {
   form.append("file", file, file.name);
   const studio = $("#upload-studio").value.trim();
   if (studio) form.append("studio", studio);
+  if ($("#upload-annotate").checked) form.append("annotate", "true");
   // XMLHttpRequest, not fetch: it reports upload progress
   const xhr = new XMLHttpRequest();
   const bar = $("#upload-progress");
