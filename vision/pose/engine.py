@@ -7,7 +7,10 @@ Per frame (MediaPipe's tracking scheme, extended to several people and to a stil
    face is that track; unmatched detections seed new tracks;
 3. with a studio table outline and no still body on the table yet, the table gives candidate
    regions (both head directions) for a client whose face the detector cannot see;
-4. the landmark model runs once, batched, over all regions of the frame;
+   with a table (``refine``), each moving person also gets a tight legs region, and each new
+   detection its region turned upside down, in the same batch;
+4. the landmark model runs once, batched, over all regions of the frame; second regions are
+   merged into their person's reading; a client read from the front is mirrored (face-down);
 5. results are checked before they replace a track's keypoints: a person present (score),
    not a copy of another track's body, and, for a still body (the client), consistent with
    what is held. A still body is refreshed only every ``still_refresh`` frames, and while
@@ -21,6 +24,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from models import model_path
@@ -28,12 +32,17 @@ from models import model_path
 from ..posetrack import Frame, Person
 from .detector import Detection, PoseDetector
 from .landmarks import LandmarkModel, LandmarkResult
-from .regions import Region, iou, region_from_points, region_from_polygon
+from .regions import Region, iou, legs_region, region_from_points, region_from_polygon
 
 # Landmarks that describe the body's placement (shoulders, elbows, wrists, hips, knees, ankles)
 BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 TORSO = np.array([11, 12, 23, 24])
+# each of the 39 landmarks' left/right counterpart (the auxiliary points 33-38 have none)
+MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
+                   22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31, 33, 34, 35, 36, 37, 38])
 TABLE = "table"  # owner of the regions the studio's table outline proposes
+LEGS = np.arange(25, 33)  # knees, ankles, heels, toe tips: what the legs region re-reads
+FLIP = "flip"  # owner tag of a detection's region turned upside down
 
 
 @dataclass
@@ -54,6 +63,14 @@ class EngineConfig:
     hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
     table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
     table_head: np.ndarray | None = None  # (2,) a point at the head end (the face cradle)
+    # Ashiatsu works on the back: the body on the table lies face-down, so a camera above the
+    # table sees its back. Readings of it that show the front are mirrored (BlazePose cannot
+    # tell a back from a front without a face and labels such bodies the other way round).
+    client_face_down: bool = True
+    # Second regions in the same batched landmark call: each moving person's legs and feet
+    # from a tight region (one more crop per moving person per frame), and each new detection
+    # turned upside down as well (detector frames only). None: on with a studio table.
+    refine: bool | None = None
 
 
 @dataclass
@@ -70,6 +87,8 @@ class Track:
     still: bool = False  # lying still: refreshed less often, held while covered
     refreshed_at: int = 0
     born: int = 0  # frame index the track began: the older of two tracks on one body wins
+    lying: bool = False  # the client: read from the table's region, or still along the table
+    pending: np.ndarray | None = None  # a lying body's torso in a view that disagreed
 
     def torso_len(self) -> float:
         sh = self.xy[[11, 12]].mean(0)
@@ -103,6 +122,29 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     return ix * iy / small if small > 0 else 0.0
+
+
+def shows_front(xy: np.ndarray, margin: float = 0.3, min_width: float = 0.1) -> bool:
+    """True when a body's labels say it faces the camera: with the hip->shoulder axis
+    pointing up in the image, the left shoulder and hip lie on the image's right. The sine of
+    the angle between the axis and the right->left line must exceed ``margin``, and the
+    torso's width in the image ``min_width`` of its length, so that a torso seen edge-on
+    (shoulders along the view, their order down to noise) is never called either way. (The
+    rendered client's width is 0.34 of its torso from the side, 0.5-0.64 from above.)"""
+    up = xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)
+    lr = (xy[11] - xy[12]) + (xy[23] - xy[24])
+    length, width = float(np.hypot(*up)), float(np.hypot(*lr)) / 2
+    if length == 0 or width < min_width * length:
+        return False
+    # image y points down: a back seen upright has its left on the image left (cross < 0)
+    return float(up[0] * lr[1] - up[1] * lr[0]) / (length * 2 * width) > margin
+
+
+def mirror(res: LandmarkResult, i: int) -> None:
+    """Swap reading i's left and right labels in place."""
+    for name in ("xy", "z", "visibility", "presence"):
+        arr = getattr(res, name)
+        arr[i] = arr[i][MIRROR]
 
 
 def same_body(xy_a: np.ndarray, xy_b: np.ndarray, torso: float, tol: float = 0.2) -> bool:
@@ -145,6 +187,7 @@ class PoseEngine:
         # who each region belongs to: a track, None (a detection), or TABLE (the two head
         # directions of the table outline, alternatives of which the better is kept)
         owners: list[Track | None | str] = list(refresh)
+        refine = cfg.refine if cfg.refine is not None else cfg.table is not None
 
         # 2. detector for newcomers / lost tracks
         run_detector = (not self.tracks or self._lost_last_frame
@@ -157,15 +200,31 @@ class PoseEngine:
             times.detector_ms = (time.perf_counter() - t0) * 1e3
             times.detector_runs = 1
             for det in self._unmatched(dets):
-                if len(self.tracks) + len(owners) - len(refresh) >= cfg.max_people:
+                if len(self.tracks) + owners.count(None) >= cfg.max_people:
                     break
                 regions.append(det.region())
                 owners.append(None)
+                if refine:
+                    # The detector reads a standing person seen from behind and above upside
+                    # down (its "face" below the hips: rendered corner view); the landmark
+                    # model then sees no person (score 0.1-0.2) where the turned region gives
+                    # 0.9-1.0. It is taken only where the detector's own region sees nobody.
+                    r = regions[-1]
+                    regions.append(Region(r.cx, r.cy, r.size, r.angle + np.pi))
+                    owners.append((FLIP, len(regions) - 2))
             # 3. the table outline seeds a client that shows no face
             if cfg.table is not None and not any(tr.still for tr in self.tracks):
                 for reg in region_from_polygon(cfg.table, cfg.table_head):
                     regions.append(reg)
                     owners.append(TABLE)
+
+        # the moving people's legs and feet, from a tight second region each (merged into
+        # their reading before step 5): on the rendered scenes, 2-5x closer heels and toes
+        if refine:
+            for i, tr in enumerate(refresh):
+                if not tr.still and not tr.lying:
+                    regions.append(legs_region(tr.xy[[23, 24]], tr.xy[[11, 12]].mean(0)))
+                    owners.append((LEGS, i))
 
         # 4. one batched landmark call
         t0 = time.perf_counter()
@@ -182,6 +241,8 @@ class PoseEngine:
                 self._settle_table_reading(image, res, owners)
                 times.people_inferred += 1
                 t2 = time.perf_counter()
+            if any(isinstance(o, tuple) for o in owners):
+                res, owners = self._merge_second(res, owners)
         else:
             t2 = t0
             res = None
@@ -202,6 +263,46 @@ class PoseEngine:
         return Frame(t=t, people=people)
 
     # -- helpers --------------------------------------------------------------------------
+    def _merge_second(self, res: LandmarkResult, owners: list) -> tuple[LandmarkResult, list]:
+        """Merge each second region's reading into its first one's (row i), and drop the
+        second rows. ``(FLIP, i)``: the turned detection region, taken only where row i sees
+        no person. ``(LEGS, i)``: where both see a person whose hips agree (within a quarter
+        torso: the same body), row i's knees, ankles, heels and toe tips come from the legs
+        region; where only the legs region sees one (a therapist seen from behind, whose
+        raised arms make the full-body region too wide for the model to be sure), its whole
+        reading is taken."""
+        keep = [i for i, o in enumerate(owners) if not isinstance(o, tuple)]
+        for j, o in enumerate(owners):
+            if not isinstance(o, tuple):
+                continue
+            i = o[1]
+            if o[0] is FLIP:
+                # the turned region only where the detector's own sees no person: an
+                # upside-down reading of a person can be as confident as the right one
+                if res.score[i] < self.cfg.min_presence <= res.score[j]:
+                    for name in ("xy", "z", "visibility", "presence", "score"):
+                        getattr(res, name)[i] = getattr(res, name)[j]
+                continue
+            if res.score[j] < self.cfg.min_presence:
+                continue
+            if res.score[i] < self.cfg.min_presence:
+                for name in ("xy", "z", "visibility", "presence", "score"):
+                    getattr(res, name)[i] = getattr(res, name)[j]
+                continue
+            xy = res.xy[i]
+            torso = max(float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)))), 1.0)
+            if np.hypot(*(res.xy[j, [23, 24]].mean(0) - xy[[23, 24]].mean(0))) <= 0.25 * torso:
+                res.xy[i, LEGS] = res.xy[j, LEGS]
+                # the tight crop is less sure that a foot is in view than the full one (its
+                # heel/toe visibility agreed with the rendered truth on 71-90 % of points,
+                # the full crop's on 82-96 %): a point counts as seen if either saw it
+                for name in ("visibility", "presence"):
+                    arr = getattr(res, name)
+                    arr[i, LEGS] = np.maximum(arr[i, LEGS], arr[j, LEGS])
+        sub = LandmarkResult(xy=res.xy[keep], z=res.z[keep], visibility=res.visibility[keep],
+                             presence=res.presence[keep], score=res.score[keep])
+        return sub, [owners[i] for i in keep]
+
     def _tracked_at(self, hip: np.ndarray, shoulder: np.ndarray) -> bool:
         """A tracked body has its hip centre and shoulder centre both within a third of a
         torso of these points."""
@@ -219,9 +320,37 @@ class PoseEngine:
         return [d for d in dets if not self._tracked_at(d.keypoints[0], d.keypoints[2])]
 
     def _occluded(self, tr: Track) -> bool:
-        """Another person's body lies over this one's torso."""
+        """Another person's body lies over this one's torso (a body lying still under this
+        one does not cover it: the client does not cover the therapist standing on it)."""
         box = np.concatenate([tr.xy[TORSO].min(0), tr.xy[TORSO].max(0)])
-        return any(_overlap(box, o.bbox()) > 0.05 for o in self.tracks if o is not tr)
+        return any(_overlap(box, o.bbox()) > 0.05 for o in self.tracks
+                   if o is not tr and not self._lies_under(o, tr))
+
+    def _on_table(self, tr: Track) -> bool:
+        """The torso's centre lies inside the table outline (always, without a table). On
+        the rendered scenes the client's lies 0.3-0.9 torso inside, the therapist's, standing
+        on it, 0.2-2.5 torso outside: the standing body's hips are higher than the table."""
+        if self.cfg.table is None:
+            return True
+        c = tr.xy[TORSO].mean(0)
+        return cv2.pointPolygonTest(np.asarray(self.cfg.table, np.float32).reshape(-1, 1, 2),
+                                    (float(c[0]), float(c[1])), False) > 0
+
+    def _along_table(self, tr: Track) -> bool:
+        """The torso's axis lies within 30 degrees of the table's long axis in the image."""
+        (_, _), (w, h), deg = cv2.minAreaRect(np.asarray(self.cfg.table, np.float32))
+        axis = np.deg2rad(deg if w >= h else deg + 90)
+        up = tr.xy[[11, 12]].mean(0) - tr.xy[[23, 24]].mean(0)
+        return abs(float(up @ [np.cos(axis), np.sin(axis)])) >= np.cos(np.pi / 6) * np.hypot(*up)
+
+    def _lies_under(self, a: Track, b: Track) -> bool:
+        """Of two overlapping bodies, ``a`` is the one underneath: still, and still before
+        ``b`` (the client settles on the table before the therapist climbs on), on the table
+        if the studio gives one. Only the body underneath is held while covered; a therapist
+        standing still on the client is still re-read every frame."""
+        def key(tr: Track):
+            return (not self._on_table(tr), not tr.still, tr.anchor_t, tr.born)
+        return a.still and key(a) < key(b)
 
     def _update(self, res: LandmarkResult | None, owners: list[Track | None | str], t: float,
                 k: int) -> None:
@@ -232,15 +361,24 @@ class PoseEngine:
         for i in range(n):
             tr = owners[i]
             score = float(res.score[i])
+            if (cfg.table is not None and cfg.client_face_down
+                    and (tr == TABLE or (isinstance(tr, Track) and tr.lying))
+                    and shows_front(res.xy[i])):
+                mirror(res, i)
             if tr is None or tr == TABLE:
                 if score >= cfg.min_presence:
                     candidates.append((score, i))
                 continue
             xy, vis = res.xy[i], res.visibility[i]
-            if tr.still:
+            if tr.still or (tr.lying and self._occluded(tr)):
+                # the client on the table, still or covered before it has lain still for a
+                # second (a therapist may climb on at once): held while another body covers it
                 collapsed = any(same_body(xy, o.xy, o.torso_len())
                                 for o in self.tracks if o is not tr)
+                was_still = tr.still
                 self._update_still(tr, xy, vis, score, collapsed, t, k)
+                if not was_still and tr.score >= 0 and not tr.held:
+                    self._watch_stillness(tr, t)
                 continue
             if score < cfg.min_presence:
                 tr.score = -1.0  # lost: the region no longer holds a person
@@ -270,7 +408,8 @@ class PoseEngine:
                     or self._tracked_at(xy[[23, 24]].mean(0), xy[[11, 12]].mean(0)):
                 continue  # a second look at somebody already tracked
             tr = Track(id=self._reuse_id(xy), xy=xy.copy(), visibility=res.visibility[i].copy(),
-                       score=score, region=res.next_region(i), seen_t=t, refreshed_at=k, born=k)
+                       score=score, region=res.next_region(i), seen_t=t, refreshed_at=k, born=k,
+                       lying=owners[i] == TABLE)
             self.tracks.append(tr)
         self._lost_last_frame = lost
 
@@ -330,15 +469,24 @@ class PoseEngine:
         if tr.anchor_xy is None or (np.mean(np.hypot(*(tr.xy[TORSO] - tr.anchor_xy).T))
                                     > self.cfg.still_motion * tr.torso_len()):
             tr.anchor_xy, tr.anchor_t = tr.xy[TORSO].copy(), t
-        tr.still = (t - tr.anchor_t) >= self.cfg.still_seconds
+        still = (t - tr.anchor_t) >= self.cfg.still_seconds
+        # a body standing still on a body already lying still (the therapist in a stance on
+        # the client) stays a moving body: read every frame, never held
+        tr.still = still and not any(
+            o is not tr and o.still and self._lies_under(o, tr)
+            and _overlap(tr.bbox(), o.bbox()) > 0.05 for o in self.tracks)
+        tr.lying = tr.lying or (tr.still and self.cfg.table is not None and self._on_table(tr)
+                                and self._along_table(tr))
 
     def _update_still(self, tr: Track, xy, vis, score, collapsed, t, k) -> None:
-        """A still body (the client, under the therapist's feet). Its keypoints are replaced
-        only by a confident view of its own body: one that agrees with what is held (averaged
-        in), or, while nobody covers it, any confident view (it moved, and is tracked as
-        moving until it settles). A view that disagrees while another body covers it is the
-        other body or a guess: the held keypoints stay. A still body that nobody covers and
-        that is not found for ``leave_after_s`` has left."""
+        """A still or lying body (the client, under the therapist's feet). Its keypoints are
+        replaced only by a confident view of its own body: one that agrees with what is held
+        while nobody covers it (averaged in), or, while nobody covers it, a view that
+        disagrees (it moved, and is tracked as moving until it settles; for the client on the
+        table, once two views agree). While another body covers it, a view that agrees within
+        ``consistent`` confirms the held keypoints without moving them, and one that
+        disagrees is the other body or a guess: the held keypoints stay. A still body that
+        nobody covers and that is not found for ``leave_after_s`` has left."""
         cfg = self.cfg
         tr.refreshed_at = k
         occluded = self._occluded(tr)
@@ -348,13 +496,25 @@ class PoseEngine:
                 tr.score = -1.0
             return
         shift = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
-        if shift <= cfg.still_motion or (occluded and shift <= cfg.consistent):
+        if shift <= cfg.still_motion and not occluded:
             tr.xy = 0.5 * tr.xy + 0.5 * xy  # average views of a still body: less jitter
             tr.region = region_from_points(tr.xy[33], tr.xy[34])
             tr.visibility, tr.score, tr.seen_t, tr.held = vis.copy(), score, t, False
+            tr.pending = None
+        elif occluded and shift <= cfg.consistent:
+            # the body is where it was, read through the other body's legs: a view that
+            # confirms the held keypoints but is not averaged in (covered views are biased
+            # the same way frame after frame: averaging them moved the client's hips by
+            # 10-20 px over a rendered session)
+            tr.score, tr.seen_t, tr.held, tr.pending = score, t, False, None
         elif occluded:
             tr.held = True
+        elif tr.lying and (tr.pending is None or np.mean(np.hypot(
+                *(xy[TORSO] - tr.pending).T)) > cfg.consistent * tr.torso_len()):
+            # the client on the table moved, or a body nobody tracks covers it (from straight
+            # above the therapist is seldom found): a move is taken once the next view agrees
+            tr.pending, tr.held = xy[TORSO].copy(), True
         else:
             tr.xy, tr.visibility, tr.score, tr.seen_t = xy.copy(), vis.copy(), score, t
             tr.region = region_from_points(xy[33], xy[34])
-            tr.held, tr.still, tr.anchor_xy = False, False, None
+            tr.held, tr.still, tr.anchor_xy, tr.pending = False, False, None, None

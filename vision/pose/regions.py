@@ -64,6 +64,24 @@ def region_from_points(center: np.ndarray, scale_point: np.ndarray,
     return Region(float(center[0]), float(center[1]), size, angle)
 
 
+LEGS_SCALE = 3.5  # side of the legs region, in torso lengths (shoulder-mid to hip-mid)
+
+
+def legs_region(hips: np.ndarray, shoulder_centre: np.ndarray,
+                scale: float = LEGS_SCALE) -> Region:
+    """A tight body region for the legs and feet: centred on the hip centre (the mean of
+    ``hips``, (n, 2) px), ``scale`` torso lengths a side, hip->shoulder centre up. The tracked
+    region comes from the model's full-body circle, which raised arms enlarge to ~5 torso
+    lengths; in it the feet are a few crop pixels and are placed by body proportion. At 3.5
+    torso the landmark model places heels and toes 2-5x closer on the rendered scenes (see
+    docs/pose-engine.md); at 2.5-3 it starts cutting the feet off."""
+    hip = np.asarray(hips, float).reshape(-1, 2).mean(0)
+    up = np.asarray(shoulder_centre, float) - hip
+    torso = max(float(np.hypot(*up)), 1.0)
+    # region_from_points makes a side of 2 * |d| * ROI_SCALE
+    return region_from_points(hip, hip + up / torso * (scale * torso / (2 * ROI_SCALE)))
+
+
 def region_from_polygon(poly: np.ndarray, head: np.ndarray | None = None) -> list[Region]:
     """Regions covering a table outline (a 4-point polygon, px): the long axis is the body
     axis. With ``head`` (a point at the head end) one region pointing there; without it both
