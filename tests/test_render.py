@@ -191,3 +191,143 @@ def test_session_steps_on_each_zone_with_truth_in_compare_format():
     c = compare(report, truth)
     assert all(r["found"] and r["zone"] == r["truth"] for r in c["steps"])
     assert c["no_hands_found"] == 1 and c["no_hands_false"] == 0
+
+
+def test_studio_file_camera_reprojects_the_truth_within_a_pixel(views, tmp_path):
+    # the studio file written beside a render carries the true camera (K, R, t; OpenCV's
+    # convention) in vision/studio.py's format: projecting the bodies' 3-D keypoints with it
+    # gives the truth track's pixels, and the rendered depth agrees with its camera z
+    from samples.render.sequence import steps_for, write_sequence
+    from vision.posetrack import read_pose_track
+    from vision.studio import load_studio, parse_studio
+    write_sequence("tilted40", tmp_path, frames=2, seed=0)
+    studio = load_studio(tmp_path / "studio.yaml")
+    assert studio.camera is not None and studio.table_top_m == S.TABLE_TOP
+    look = S.Look.from_seed(0)
+    client = S.place_client(look)
+    therapist = S.place_therapist(client, steps_for(2)[0], look)
+    _, frames = read_pose_track(tmp_path / "truth.jsonl")
+    truth = {p.id: p.kp for p in frames[0].people}
+    for pid, body in ((CLIENT_ID, client), (THERAPIST_ID, therapist)):
+        err = np.linalg.norm(studio.camera.project(body.keypoints) - truth[pid][:, :2], axis=1)
+        assert err.max() < 1.0, (pid, err.max())
+    # against the renderer itself (pyrender's OpenGL camera): the depth buffer at the pixel of
+    # a point on the table top is that point's camera z
+    for cam_name in ("tilted40", "side", "overhead"):
+        st = parse_studio(views[cam_name][0].to_dict(), cam_name)   # the file's round trip
+        cam = S.Camera.preset(cam_name)
+        r = S.Renderer(cam)
+        try:
+            shot = r.render(client, therapist, S.bars_world(therapist), look)
+        finally:
+            r.close()
+        pts = np.array([[-0.85, 0.3, S.TABLE_TOP], [-0.85, -0.3, S.TABLE_TOP],
+                        [0.9, 0.3, S.TABLE_TOP]])
+        uv = st.camera.project(pts)
+        z = (pts @ st.camera.R.T + st.camera.t)[:, 2]
+        checked = 0
+        for (u, v), zz in zip(uv, z):
+            if shot.owner[int(v), int(u)] == 0 and shot.depth[int(v), int(u)] > 0:
+                assert abs(shot.depth[int(v), int(u)] - zz) < 0.01, (cam_name, u, v, zz)
+                checked += 1
+        assert checked >= 2, cam_name   # table top, not covered by the bodies
+        # and the camera sits where the preset puts it
+        assert np.allclose(st.camera.centre, S.ALL_CAMERAS[cam_name].eye, atol=1e-3)
+
+
+def test_advisor_ranks_a_view_that_hides_the_feet_below_one_that_sees_them(tmp_path):
+    # two mirror-image ceiling corners at the head end; a box (a lamp, a shelf) on the line
+    # from the left one to the therapist's feet. The advisor's depth test sees the feet hidden
+    # from there and ranks that corner below the other one, which sees them
+    from samples.render.advise import advise
+    eye, feet = np.array([1.75, 1.26, 2.95]), np.array([0.45, 0.0, 0.92])
+    box = feet + 0.15 * (eye - feet)
+    room = S.Room(obstacles=((tuple(box), (0.22, 0.22, 0.22)),))
+    res = advise(room, tmp_path, ["corner_head"], engine=False, log=lambda *_: None)
+    by = {v.name: v for v in res}
+    hidden, seen = by["corner_head_left"], by["corner_head_right"]
+    assert hidden.measures["feet_seen"] <= 0.5 and seen.measures["feet_seen"] >= 0.75
+    assert seen.rank < hidden.rank and seen.score > hidden.score + 10
+    assert "heels" in " ".join(hidden.reasons)
+    # what it writes: a picture per view, the contact sheet, the JSON with each camera block
+    import json
+    doc = json.loads((tmp_path / "advice.json").read_text())
+    assert [v["name"] for v in doc["views"]] == [v.name for v in res]
+    for v in doc["views"]:
+        assert (tmp_path / v["picture"]).stat().st_size > 10_000
+        assert np.asarray(v["camera"]["R"]).shape == (3, 3)
+    assert (tmp_path / "contact_sheet.png").stat().st_size > 10_000
+
+
+def test_advisor_room_block_is_checked():
+    from samples.render.advise import AdviseError, parse_room
+    room = parse_room({"bars": [], "room": {"table": {"height": 0.7}, "ceiling": 2.8,
+                                            "walls": {"head": 0.8}}}, "s.yaml")
+    assert room.table_top == 0.7 and room.ceiling == 2.8 and room.walls[0] == 0.8
+    assert parse_room({"bars": [], "table_top_m": 0.6}, "s.yaml").table_top == 0.6
+    for bad, words in (({"room": {"ceiling": "high"}}, "ceiling"),
+                       ({"room": {"tabel": {}}}, "unknown key"),
+                       ({"room": {"table": {"height": 2.0}}}, "table height"),
+                       ({"room": {"obstacles": [{"centre": [0, 0]}]}}, "obstacle 1"),
+                       ({"room": {"ceiling": 2.4, "table": {"height": 0.7}}}, "too low")):
+        with pytest.raises(AdviseError, match=words):
+            parse_room({"bars": [], **bad}, "s.yaml")
+
+
+def test_bundled_demo_files_match_their_manifest_and_truth():
+    # samples/demo: made by `python -m samples.render.demo`; the manifest's checksums, a ~20 s
+    # video at 10 fps whose frame count matches the truth, a step in each zone
+    import hashlib
+    import json
+
+    import cv2
+    from samples.render.demo import DEMO_DIR, FILES
+    from vision.studio import load_studio
+    manifest = json.loads((DEMO_DIR / "manifest.json").read_text())
+    for f in FILES:
+        assert hashlib.sha256((DEMO_DIR / f).read_bytes()).hexdigest() == manifest["sha256"][f], f
+    assert (DEMO_DIR / "demo.mp4").stat().st_size < 8_000_000
+    truth = json.loads((DEMO_DIR / "scene.truth.json").read_text())
+    cap = cv2.VideoCapture(str(DEMO_DIR / "demo.mp4"))
+    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    assert fps == truth["fps"] == 10 and abs(n / fps - truth["duration_s"]) < 0.11
+    assert 17 <= truth["duration_s"] <= 23
+    zones = {s["zone"] for s in truth["steps"]}
+    assert {"safe", "spine", "ribs", "kidney", "neck", "popliteal"} <= zones, zones
+    assert truth["no_hands"] and all(b - a >= 1.0 for a, b in truth["no_hands"])
+    assert load_studio(DEMO_DIR / "studio.yaml").camera is not None
+
+
+def test_advise_without_the_render_extra_says_how_to_install_it(monkeypatch, tmp_path):
+    # anny missing (a runtime install without the render extra): one line, exit 2, nothing
+    # rendered or written
+    import sys
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    monkeypatch.setitem(sys.modules, "anny", None)
+    res = CliRunner().invoke(app, ["advise", "samples/demo/studio.yaml", "--out",
+                                   str(tmp_path / "adv")])
+    assert res.exit_code == 2
+    assert "pip install -e '.[render]'" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "adv").exists()
+
+
+def test_demo_command_audits_the_bundled_session(tmp_path):
+    # the README's main job on the bundled files alone (no download): the report, the page,
+    # and a line comparing the dangerous steps with the truth
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).with_name("ashiwatch")
+    res = subprocess.run([str(exe), "demo", "-o", str(tmp_path)], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    zones = {s["zone"] for s in report["steps"]}
+    assert zones & {"spine", "ribs", "kidney", "neck", "popliteal", "sciatic_notch"}, zones
+    assert "truth: 6 dangerous steps; found in their zone" in res.stdout
+    assert (tmp_path / "report.html").is_file()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .scene import ALL_CAMERAS as CAMERAS
+from .scene import ALL_CAMERAS as CAMERAS, DEFAULT_ROOM
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m samples.render",
                                  description="Render an Ashiatsu scene with known keypoints.")
-    ap.add_argument("--camera", choices=sorted(CAMERAS), default="tilted40")
+    from .advise import candidate_places
+    advised = [c.name for c in candidate_places(DEFAULT_ROOM)]
+    ap.add_argument("--camera", choices=sorted(CAMERAS) + advised, default="tilted40",
+                    help="a preset, or a camera-advisor candidate (default room)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=12)
@@ -21,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
                          "scene.truth.json for samples.render.evaluate")
     args = ap.parse_args(argv)
     from .sequence import write_sequence
-    info = write_sequence(args.camera, args.out, args.frames, args.seed, args.fps, args.session)
+    camera = args.camera
+    if camera not in CAMERAS:
+        from .advise import advised_camera
+        camera = advised_camera(camera)
+    info = write_sequence(camera, args.out, args.frames, args.seed, args.fps, args.session,
+                          label=args.camera)
     print(f"{args.out}: {info['frames']} frames (scene.mp4, truth.jsonl, studio.yaml) in "
           f"{info['seconds']:.1f} s, {info['render_s_per_frame']:.2f} s/frame")
     return 0

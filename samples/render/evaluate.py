@@ -29,6 +29,11 @@ def audit(src: Path, studio: Path, out: Path) -> tuple[dict, float]:
     return json.loads(out.read_text()), time.perf_counter() - t0
 
 
+def video_of(d: Path) -> Path:
+    """scene.mp4 (python -m samples.render) or demo.mp4 (samples/demo)."""
+    return d / "scene.mp4" if (d / "scene.mp4").exists() else d / "demo.mp4"
+
+
 def pose_errors(d: Path) -> dict:
     """The pose engine on the session's video against its truth track (measure.Tally)."""
     import cv2
@@ -41,7 +46,7 @@ def pose_errors(d: Path) -> dict:
     studio = load_studio(d / "studio.yaml")
     engine = PoseEngine(EngineConfig(table=studio.table, table_head=studio.table_head))
     _, truth = iter_pose_track(d / "truth.jsonl")
-    cap = cv2.VideoCapture(str(d / "scene.mp4"))
+    cap = cv2.VideoCapture(str(video_of(d)))
     tally = Tally()
     for fr in truth:
         ok, bgr = cap.read()
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = json.loads((d / "scene.truth.json").read_text())
         for name, src in (("truth track", d / "truth.jsonl"),
                           ("truth, all seen", all_seen(d / "truth.jsonl")),
-                          ("video", d / "scene.mp4")):
+                          ("video", video_of(d))):
             rep, secs = audit(src, d / "studio.yaml", d / f"report_{src.stem}.json")
             s = score(rep, truth)
             per = ", ".join(f"{r['truth']}→{r['zone'] or '–'}" + ("(h)" if r["hidden"] else "")

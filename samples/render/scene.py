@@ -19,6 +19,30 @@ CEILING = 3.0
 BAR_RADIUS = 0.02
 WIDTH, HEIGHT = 1280, 720
 
+
+@dataclass(frozen=True)
+class Room:
+    """The studio's fixed geometry (m). ``bar_height``/``bar_spread`` None: the bars go where
+    the therapist's raised hands are (a studio fits its bars to its therapists). ``walls``: the
+    free floor from the table to each wall (head end, foot end, the client's left, right), for
+    the camera advisor's candidate places."""
+    table_length: float = TABLE_LENGTH
+    table_width: float = TABLE_WIDTH
+    table_top: float = TABLE_TOP
+    ceiling: float = CEILING
+    bar_height: float | None = None
+    bar_spread: float | None = None
+    walls: tuple[float, float, float, float] = (1.5, 1.5, 2.2, 2.2)
+    # boxes that can stand between a camera and the table (a lamp, a shelf): (centre, size), m
+    obstacles: tuple = ()
+
+    @property
+    def head_x(self) -> float:
+        return self.table_length / 2
+
+
+DEFAULT_ROOM = Room()
+
 # along-spine position (0 at the hips' midpoint, 1 at the shoulders') and lateral offset (m,
 # + is the client's left) of places the therapist steps on
 PLACES = {
@@ -125,10 +149,25 @@ class Camera:
     height: int = HEIGHT
 
     @classmethod
-    def preset(cls, name: str, width: int = WIDTH, height: int = HEIGHT) -> "Camera":
-        p = ALL_CAMERAS[name]
+    def preset(cls, name: "str | CameraPreset", width: int = WIDTH,
+               height: int = HEIGHT) -> "Camera":
+        p = ALL_CAMERAS[name] if isinstance(name, str) else name
         focal = 0.5 * width / np.tan(np.radians(p.hfov_deg) / 2)
         return cls(look_at(p.eye, p.target, p.up), focal, width, height)
+
+    def opencv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """K, R, t in OpenCV's convention (x_cam = R @ x_world + t; the camera looks down its
+        +z, image y down), reproducing ``project`` exactly. pyrender's camera is OpenGL's (looks
+        down -z, y up): the same axes with y and z negated. Pixel coordinates are continuous
+        with (0, 0) at the image's top-left corner (a pixel's centre at +0.5), as the pose
+        engine's keypoints are (normalised x times the width)."""
+        world_to_cam = np.linalg.inv(self.pose)
+        flip = np.diag([1.0, -1.0, -1.0])
+        R = flip @ world_to_cam[:3, :3]
+        t = flip @ world_to_cam[:3, 3]
+        K = np.array([[self.focal, 0.0, self.width / 2], [0.0, self.focal, self.height / 2],
+                      [0.0, 0.0, 1.0]])
+        return K, R, t
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World points (N, 3) -> pixels (N, 2) and depth along the view axis (N,)."""
@@ -200,15 +239,17 @@ def target_point(client: anny_body.Body, place) -> np.ndarray:
 
 def surface_height(client: anny_body.Body, xy: np.ndarray, radius: float = 0.04) -> float:
     near = np.linalg.norm(client.vertices[:, :2] - xy, axis=1) < radius
-    return float(client.vertices[near, 2].max()) if near.any() else TABLE_TOP
+    # nothing near: the table top, which is where the client's lowest vertex lies
+    return float(client.vertices[near, 2].max()) if near.any() else \
+        float(client.vertices[:, 2].min())
 
 
-def place_client(look: Look) -> anny_body.Body:
+def place_client(look: Look, room: Room = DEFAULT_ROOM) -> anny_body.Body:
     b = anny_body.pose_body(anny_body.client_pose(), look.client_shape)
     prone = b.transformed(anny_body.PRONE, np.zeros(3))
     # lying on the table top, the crown of the head at the head end (the face cradle's place)
-    shift = np.array([TABLE_LENGTH / 2 - prone.vertices[:, 0].max() + 0.05, 0.0,
-                      TABLE_TOP - prone.vertices[:, 2].min()])
+    shift = np.array([room.table_length / 2 - prone.vertices[:, 0].max() + 0.05, 0.0,
+                      room.table_top - prone.vertices[:, 2].min()])
     return prone.transformed(np.eye(3), shift)
 
 
@@ -218,25 +259,35 @@ class Step:
     right: str | tuple
     lift: str | None = None  # "L"/"R": that foot carries no weight (knee bent a little)
     arms_up: bool = True
+    yaw: float = 0.0         # degrees the therapist is turned from facing the head end (+90:
+    #                          facing the client's left side, across the body)
+
+
+def _yaw(deg: float) -> np.ndarray:
+    a = np.radians(deg)
+    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
 
 
 def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body.Body:
     """The therapist posed so that the feet land on the step's places on the client's back."""
     targets = {s: target_point(client, p) for s, p in (("L", step.left), ("R", step.right))}
+    turn = _yaw(step.yaw)
+    standing = turn @ anny_body.STANDING
     rest = anny_body.pose_body(anny_body.therapist_pose(step.arms_up, (0, 0), (0, 0)),
-                               look.therapist_shape).transformed(anny_body.STANDING, np.zeros(3))
+                               look.therapist_shape).transformed(standing, np.zeros(3))
     rest_feet = {"L": rest.keypoints[[29, 31]].mean(0), "R": rest.keypoints[[30, 32]].mean(0)}
     centre = 0.5 * (targets["L"] + targets["R"])
     rest_centre = 0.5 * (rest_feet["L"] + rest_feet["R"])
     # each foot's wanted offset from its rest place, in the therapist's (forward, outward)
-    # terms: forward is world +x; outward is +y for the left foot, -y for the right
+    # terms: forward is world +x turned by the yaw; outward is the therapist's left for the
+    # left foot, right for the right
     offsets = {}
     for s, sign in (("L", 1.0), ("R", -1.0)):
-        d = (targets[s] - centre) - (rest_feet[s] - rest_centre)
+        d = turn.T @ ((targets[s] - centre) - (rest_feet[s] - rest_centre))
         offsets[s] = (d[0], sign * d[1])
     posed = anny_body.pose_body(
         anny_body.therapist_pose(step.arms_up, offsets["L"], offsets["R"], step.lift),
-        look.therapist_shape).transformed(anny_body.STANDING, np.zeros(3))
+        look.therapist_shape).transformed(standing, np.zeros(3))
     feet = {"L": posed.keypoints[[29, 31]].mean(0), "R": posed.keypoints[[30, 32]].mean(0)}
     xy = centre[:2] - 0.5 * (feet["L"][:2] + feet["R"][:2])
     if step.lift in ("L", "R"):
@@ -256,20 +307,20 @@ def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body
     return posed.transformed(np.eye(3), np.array([*xy, lift]))
 
 
-def bars_world(therapist: anny_body.Body) -> np.ndarray:
-    """(2, 2, 3) bar segments along the table, at the height and spread of the raised hands."""
+def bars_world(therapist: anny_body.Body, room: Room = DEFAULT_ROOM) -> np.ndarray:
+    """(2, 2, 3) bar segments along the table, at the height and spread of the raised hands
+    (or the room's own, when it gives them)."""
     wrists = therapist.keypoints[[15, 16]]
-    z = wrists[:, 2].mean() + 0.04
-    segs = []
-    for y in (wrists[0, 1], wrists[1, 1]):
-        segs.append([[-TABLE_LENGTH / 2 - 0.2, y, z], [TABLE_LENGTH / 2 + 0.2, y, z]])
-    return np.array(segs)
+    z = wrists[:, 2].mean() + 0.04 if room.bar_height is None else room.bar_height
+    ys = (wrists[0, 1], wrists[1, 1]) if room.bar_spread is None else \
+        (room.bar_spread / 2, -room.bar_spread / 2)
+    half = room.table_length / 2 + 0.2
+    return np.array([[[-half, y, z], [half, y, z]] for y in ys])
 
 
-def table_corners() -> np.ndarray:
-    l, w = TABLE_LENGTH / 2, TABLE_WIDTH / 2
-    return np.array([[l, w, TABLE_TOP], [l, -w, TABLE_TOP], [-l, -w, TABLE_TOP],
-                     [-l, w, TABLE_TOP]])
+def table_corners(room: Room = DEFAULT_ROOM) -> np.ndarray:
+    l, w, top = room.table_length / 2, room.table_width / 2, room.table_top
+    return np.array([[l, w, top], [l, -w, top], [-l, -w, top], [-l, w, top]])
 
 
 def body_colours(b: anny_body.Body, skin: np.ndarray, clothes: dict[str, np.ndarray]) -> np.ndarray:
@@ -297,9 +348,10 @@ def _import_pyrender():
 
 
 class Renderer:
-    def __init__(self, camera: Camera):
+    def __init__(self, camera: Camera, room: Room = DEFAULT_ROOM):
         self.pyrender = _import_pyrender()
-        self.camera = camera
+        self.camera = camera   # may be replaced between frames (same width and height)
+        self.room = room
         self.offscreen = self.pyrender.OffscreenRenderer(camera.width, camera.height)
 
     def close(self) -> None:
@@ -319,13 +371,19 @@ class Renderer:
             mesh = trimesh.Trimesh(b.vertices, b.faces, vertex_colors=body_colours(b, skin, clothes),
                                    process=False)
             people.append(scene.add(pr.Mesh.from_trimesh(mesh, smooth=True)))
-        table = trimesh.creation.box((TABLE_LENGTH, TABLE_WIDTH, TABLE_TOP))
-        table.apply_translation((0, 0, TABLE_TOP / 2))
+        room = self.room
+        table = trimesh.creation.box((room.table_length, room.table_width, room.table_top))
+        table.apply_translation((0, 0, room.table_top / 2))
         table.visual.vertex_colors = (90, 60, 40, 255)
         scene.add(pr.Mesh.from_trimesh(table, smooth=False))
         floor = trimesh.creation.box((8.0, 8.0, 0.02))
         floor.visual.vertex_colors = (150, 140, 125, 255)
         scene.add(pr.Mesh.from_trimesh(floor, smooth=False))
+        for centre, size in room.obstacles:
+            box = trimesh.creation.box(size)
+            box.apply_translation(centre)
+            box.visual.vertex_colors = (70, 70, 75, 255)
+            scene.add(pr.Mesh.from_trimesh(box, smooth=False))
         for a, b in bars:
             bar = trimesh.creation.cylinder(BAR_RADIUS, segment=(a, b))
             bar.visual.vertex_colors = (200, 200, 205, 255)

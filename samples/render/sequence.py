@@ -12,6 +12,7 @@ import numpy as np
 import yaml
 
 from vision.posetrack import Frame, Header, Person, PoseTrackWriter
+from vision.camera import CameraModel
 from vision.studio import Studio
 
 from . import scene as S
@@ -60,23 +61,44 @@ class RenderedFrame:
     foot_seen: dict[str, bool] | None = None  # session: heel or toe tip seen by the camera
 
 
-def studio_in_image(camera: S.Camera, bars: np.ndarray) -> Studio:
+def camera_model(camera: S.Camera) -> CameraModel:
+    """The true camera as the studio file carries it (vision/studio.py, vision/camera.py):
+    K and R, t with x_cam = R @ x_world + t in OpenCV's convention, world metres (z up, origin
+    on the floor under the table's centre, x toward the head end)."""
+    return CameraModel(*camera.opencv())
+
+
+def camera_block(camera: S.Camera) -> dict:
+    return camera_model(camera).to_dict()
+
+
+def studio_in_image(camera: S.Camera, bars: np.ndarray, room: S.Room = S.DEFAULT_ROOM) -> Studio:
+    """The studio file of a render: bars, table outline and head end in the image, the true
+    camera and the table top's height."""
     bar_px, _ = camera.project(bars.reshape(-1, 3))
-    table_px, _ = camera.project(S.table_corners())
-    head_px, _ = camera.project(np.array([[S.TABLE_LENGTH / 2, 0.0, S.TABLE_TOP]]))
-    return Studio(bars=bar_px.reshape(-1, 2, 2), table=table_px, table_head=head_px[0])
+    table_px, _ = camera.project(S.table_corners(room))
+    head_px, _ = camera.project(np.array([[room.table_length / 2, 0.0, room.table_top]]))
+    return Studio(bars=bar_px.reshape(-1, 2, 2), table=table_px, table_head=head_px[0],
+                  camera=camera_model(camera), table_top_m=room.table_top)
 
 
-def render_sequence(camera_name: str, frames: int, seed: int = 0, fps: float = 10.0,
-                    session: bool = False):
+def as_camera(camera: "str | S.CameraPreset | S.Camera") -> S.Camera:
+    return camera if isinstance(camera, S.Camera) else S.Camera.preset(camera)
+
+
+def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int, seed: int = 0,
+                    fps: float = 10.0, session: bool = False, stances=None,
+                    plan_kw: dict | None = None):
     """Yields the Studio first, then one RenderedFrame per frame. ``session``: the SESSION
-    stances (``frames`` is then ignored: ~1 s per stance at ``fps``), with each frame's truth
-    zones; else ``frames`` frames through KEYFRAMES."""
+    stances (or ``stances``; ``frames`` is then ignored: ~1 s per stance at ``fps``), with
+    each frame's truth zones; else ``frames`` frames through KEYFRAMES. The camera: a preset's
+    name, a CameraPreset or a Camera."""
     import cv2
     look = S.Look.from_seed(seed)
-    camera = S.Camera.preset(camera_name)
+    camera = as_camera(camera_name)
     client = S.place_client(look)
-    plan = session_plan(client, fps) if session else None
+    plan = session_plan(client, fps, stances=stances or SESSION, **(plan_kw or {})) \
+        if session else None
     steps = [p.step for p in plan] if session else steps_for(frames)
     # the bars are placed once, at the hands of the first pose on the client, as a studio's
     # bars are fixed
@@ -106,23 +128,30 @@ def render_sequence(camera_name: str, frames: int, seed: int = 0, fps: float = 1
         renderer.close()
 
 
-def write_sequence(camera_name: str, out: Path, frames: int = 12, seed: int = 0,
-                   fps: float = 10.0, session: bool = False) -> dict:
-    """scene.mp4, truth.jsonl, studio.yaml; with ``session`` also scene.truth.json (the steps,
-    their zones and the no-hands intervals, in samples/evaluate.compare's format)."""
+def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, frames: int = 12,
+                   seed: int = 0, fps: float = 10.0, session: bool = False, stances=None,
+                   fourcc: str = "mp4v", video_name: str = "scene.mp4",
+                   label: str | None = None, plan_kw: dict | None = None) -> dict:
+    """scene.mp4, truth.jsonl, studio.yaml (with the true camera); with ``session`` also
+    scene.truth.json (the steps, their zones and the no-hands intervals, in
+    samples/evaluate.compare's format)."""
     import cv2
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    gen = render_sequence(camera_name, frames, seed, fps, session)
+    camera = as_camera(camera_name)
+    gen = render_sequence(camera, frames, seed, fps, session, stances, plan_kw)
     studio = next(gen)
-    (out / "studio.yaml").write_text(yaml.safe_dump(studio.to_dict(), sort_keys=False))
-    writer = cv2.VideoWriter(str(out / "scene.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                             (S.WIDTH, S.HEIGHT))
+    (out / "studio.yaml").write_text(yaml.safe_dump(studio.to_dict(), default_flow_style=None,
+                                                    sort_keys=False))
+    size = (camera.width, camera.height)
+    writer = cv2.VideoWriter(str(out / video_name), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {fourcc} video here")
     n = 0
     render_s = 0.0
     zones, seen = [], []
-    with PoseTrackWriter(out / "truth.jsonl", Header(fps=fps, width=S.WIDTH,
-                                                     height=S.HEIGHT)) as track:
+    with PoseTrackWriter(out / "truth.jsonl", Header(fps=fps, width=camera.width,
+                                                     height=camera.height)) as track:
         t0 = time.perf_counter()
         for frame in gen:
             render_s += time.perf_counter() - t0
@@ -135,8 +164,9 @@ def write_sequence(camera_name: str, out: Path, frames: int = 12, seed: int = 0,
     writer.release()
     if session:
         look_client = S.place_client(S.Look.from_seed(seed))
-        truth = session_truth(session_plan(look_client, fps), zones, seen, fps, camera_name,
-                              seed)
+        name = label or (camera_name if isinstance(camera_name, str) else "custom")
+        truth = session_truth(session_plan(look_client, fps, stances=stances or SESSION,
+                                           **(plan_kw or {})), zones, seen, fps, name, seed)
         (out / "scene.truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
     return {"frames": n, "seconds": time.perf_counter() - started,
             "render_s_per_frame": render_s / max(n, 1)}
@@ -170,11 +200,11 @@ def _body_xy(client, place) -> tuple[float, float]:
     return place
 
 
-def beside_table(therapist):
+def beside_table(therapist, room: S.Room = S.DEFAULT_ROOM):
     """The posed therapist moved to stand on the floor beside the table (the side away from
     the side and corner cameras), level with the client's waist."""
     feet = therapist.keypoints[[29, 30, 31, 32]].mean(0)
-    shift = np.array([0.1 - feet[0], S.TABLE_WIDTH / 2 + 0.45 - feet[1],
+    shift = np.array([0.1 - feet[0], room.table_width / 2 + 0.45 - feet[1],
                       -therapist.vertices[:, 2].min()])
     return therapist.transformed(np.eye(3), shift)
 
@@ -194,26 +224,30 @@ def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 
     therapist beside the table (the client alone on it, as a session starts: the safety core
     needs to see the client's back before anyone stands on it)."""
     hold, move = max(1, round(hold_s * fps)), max(2, round(move_s * fps))
-    resolved = [(_body_xy(client, lf), _body_xy(client, rf), hands) for lf, rf, hands in stances]
-    lf0, rf0, _ = resolved[0]
+    # a stance may name a 4th item: the therapist's yaw (degrees, Step.yaw)
+    resolved = [(_body_xy(client, st[0]), _body_xy(client, st[1]), st[2],
+                 float(st[3]) if len(st) > 3 else 0.0) for st in stances]
+    lf0, rf0, _, _ = resolved[0]
     out: list[PlannedFrame] = [
         PlannedFrame(S.Step(("body", *lf0), ("body", *rf0), arms_up=False),
                      {"left": False, "right": False}, True, beside=True)
         for _ in range(round(lead_s * fps))]
-    for k, (lf, rf, hands) in enumerate(resolved):
+    for k, (lf, rf, hands, yaw) in enumerate(resolved):
         if k:
-            plf, prf, phands = resolved[k - 1]
+            plf, prf, phands, pyaw = resolved[k - 1]
             for i in range(move):
                 f = (i + 1) / (move + 1)
                 lerp = lambda a, b: ("body", *(np.array(a) + f * (np.array(b) - np.array(a))))  # noqa: E731
                 moving_l = plf != lf
                 lift = "L" if moving_l else "R"
+                # a turn pivots on the planted foot while the other travels
                 out.append(PlannedFrame(S.Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
-                                               arms_up=phands and hands),
+                                               arms_up=phands and hands,
+                                               yaw=pyaw + f * (yaw - pyaw)),
                                         {"left": not moving_l, "right": moving_l},
                                         phands and hands))
         for _ in range(hold):
-            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), arms_up=hands),
+            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), arms_up=hands, yaw=yaw),
                                     {"left": True, "right": True}, hands))
     return out
 
