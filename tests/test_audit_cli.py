@@ -181,3 +181,126 @@ def test_the_bundled_sample_session_matches_its_truth(tmp_path):
     nh = [a for a in doc["alerts"] if a["kind"] == "no_hands_on_bars"]
     assert len(nh) == len(truth["no_hands"]) == 1
     assert doc["client"]["contraindications"] and doc["summary"]["verdict"] == "unsafe"
+
+
+# -- the camera from the table outline (calibrate --studio --table-size) -----------------------
+TABLE_L, TABLE_W = 1.90, 0.72
+
+
+def _studio_with_table_no_camera(session, tmp_path, noise_px=0.1):
+    """The generated session's studio file with its camera taken out and the table's outline
+    put in: the table's 4 corners (head-left, head-right, foot-right, foot-left) projected by the
+    true camera (the studio world's origin is under the table's centre), with sub-pixel noise
+    as a person marking them would leave. Returns (path, true camera, image size)."""
+    from dataclasses import replace
+
+    from vision.posetrack import iter_pose_track
+    from vision.studio import save_studio
+    d, _ = session
+    st = load_studio(d / "s.studio.yaml")
+    cam = st.camera
+    assert cam is not None and st.table is None
+    header, _ = iter_pose_track(d / "s.jsonl")
+    L, W, z = TABLE_L / 2, TABLE_W / 2, st.table_top
+    corners = cam.project(np.array([[L, W, z], [L, -W, z], [-L, -W, z], [-L, W, z]]))
+    corners += np.random.default_rng(3).uniform(-noise_px, noise_px, corners.shape)
+    path = tmp_path / "studio.yaml"
+    save_studio(path, replace(st, camera=None, table=corners), comment="marked by hand")
+    return path, cam, (header.width, header.height)
+
+
+def test_calibrate_solves_the_camera_from_the_table_outline(session, tmp_path):
+    path, truth, (w, h) = _studio_with_table_no_camera(session, tmp_path)
+    top = load_studio(path).table_top
+    hfov = float(np.degrees(2 * np.arctan(0.5 * w / truth.K[0, 0])))
+    r = runner.invoke(app, ["calibrate", "--studio", str(path), "--table-size",
+                            f"{TABLE_L}x{TABLE_W}", "--table-top", f"{top}", "--hfov",
+                            f"{hfov:.4f}", "--image-size", f"{w}x{h}"])
+    assert r.exit_code == 0, r.output
+    assert "camera at" in r.output and "reprojected within" in r.output
+    st = load_studio(path)
+    cam = st.camera
+    assert cam is not None and st.table is not None and len(st.bars) > 0
+    # Rotation within a couple of degrees, position within a few cm of the truth.
+    dR = cam.R @ truth.R.T
+    angle = np.degrees(np.arccos(np.clip((np.trace(dR) - 1) / 2, -1, 1)))
+    assert angle < 2.0, angle
+    assert np.linalg.norm(cam.centre - truth.centre) < 0.05, (cam.centre, truth.centre)
+    np.testing.assert_allclose(cam.K, truth.K, rtol=1e-3)
+    assert path.read_text().startswith("# marked by hand\n")      # the file's comment is kept
+    # The same from a frame of the video (its size) and --focal, into another file.
+    frame = tmp_path / "frame.png"
+    cv2.imwrite(str(frame), np.zeros((h, w, 3), np.uint8))
+    out = tmp_path / "solved.yaml"
+    r = runner.invoke(app, ["calibrate", str(frame), "--studio", str(path), "--out", str(out),
+                            "--table-size", f"{TABLE_L}x{TABLE_W}", "--table-top", f"{top}",
+                            "--focal", f"{truth.K[0, 0]}"])
+    assert r.exit_code == 0, r.output
+    cam2 = load_studio(out).camera
+    assert np.linalg.norm(cam2.centre - truth.centre) < 0.05
+
+
+def test_calibrate_camera_with_the_wrong_lens_is_off(session, tmp_path):
+    """The solve is only as good as its focal length: a wrong field of view moves the camera
+    by tens of cm (a planar target cannot tell distance from focal length)."""
+    path, truth, (w, h) = _studio_with_table_no_camera(session, tmp_path, noise_px=0.0)
+    r = runner.invoke(app, ["calibrate", "--studio", str(path), "--table-size",
+                            f"{TABLE_L}x{TABLE_W}", "--hfov", "100", "--image-size", f"{w}x{h}"])
+    assert r.exit_code == 0, r.output
+    assert np.linalg.norm(load_studio(path).camera.centre - truth.centre) > 0.1
+
+
+def test_calibrate_camera_bad_input_is_one_line_and_loses_nothing(session, tmp_path):
+    path, _, (w, h) = _studio_with_table_no_camera(session, tmp_path)
+    before = path.read_text()
+    size = ["--table-size", "1.90x0.72", "--image-size", f"{w}x{h}"]
+    no_table = tmp_path / "no_table.yaml"
+    no_table.write_text("bars: [[[0, 0], [10, 0]]]\n")
+    three = tmp_path / "three.yaml"
+    three.write_text("bars: [[[0, 0], [10, 0]]]\ntable: [[0, 0], [100, 0], [100, 50]]\n")
+    cases = [
+        (["--studio", str(no_table), *size], "no table outline"),
+        (["--studio", str(three), *size], "4 corners"),
+        (["--studio", str(path), "--table-size", "1.9", "--image-size", f"{w}x{h}"],
+         "LENGTHxWIDTH"),
+        (["--studio", str(path), "--table-size", "190x72", "--image-size", f"{w}x{h}"],
+         "between"),
+        (["--studio", str(path), "--table-size", "0.72x1.90", "--image-size", f"{w}x{h}"],
+         "length"),
+        (["--studio", str(path), "--image-size", f"{w}x{h}"], "--table-size"),
+        (["--studio", str(path), "--table-size", "1.90x0.72"], "--image-size"),
+        (["--studio", str(path), *size, "--hfov", "60", "--focal", "900"], "not both"),
+        (["--studio", str(path), *size, "--hfov", "0"], "--hfov"),
+        (["--studio", str(tmp_path / "missing.yaml"), *size], "missing.yaml"),
+        (["--table-size", "1.90x0.72"], "--studio"),
+    ]
+    for args, words in cases:
+        r = cli("calibrate", *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and words in lines[0], (args, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert path.read_text() == before
+    assert load_studio(no_table).camera is None
+
+
+def test_evaluate_with_and_without_the_camera(tmp_path, monkeypatch):
+    """`ashiwatch evaluate --no-camera` writes studio files without the camera and measures the
+    core without it; by default the camera is in. One short tilted session stands in for the
+    suite (the suites themselves: tests/test_scenarios.py)."""
+    import samples.evaluate as ev
+    cfg = ScenarioConfig(seed=11, camera="tilted", n_steps=4, fps=25.0, no_hands=0, one_hand=0,
+                         shifts=0, hidden_steps=0)
+    monkeypatch.setattr(ev, "make_suite", lambda kind: [("one", cfg)])
+    figures = {}
+    for flag, has_camera in (([], True), (["--no-camera"], False)):
+        work = tmp_path / ("cam" if has_camera else "nocam")
+        r = runner.invoke(app, ["evaluate", "--work", str(work), "--json", *flag])
+        assert r.exit_code == 0, r.output
+        assert (load_studio(work / "one.studio.yaml").camera is not None) == has_camera
+        figures[has_camera] = json.loads(r.output)
+        assert figures[has_camera]["sessions"] == 1 and figures[has_camera]["steps"] >= 4
+    # Without the camera an oblique view's borderline steps read unknown rather than wrong,
+    # so the zones are right less often than with it (seed 11: 1/3 against all).
+    assert figures[False]["zone_accuracy"] < figures[True]["zone_accuracy"]
+    r = runner.invoke(app, ["evaluate", "--suite", "huge"])
+    assert r.exit_code == 2

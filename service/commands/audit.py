@@ -186,34 +186,148 @@ def summary_line(report, out: Path) -> str:
             f"{sev.get('critical', 0)} critical and {sev.get('warning', 0)} warning alerts")
 
 
-def calibrate(
-    frame: Path = typer.Argument(..., help="an image of the studio (a frame of the video)"),
-    out: Path = typer.Option(Path("studio.yaml"), "--out", help="studio file to write"),
-    max_bars: int = typer.Option(4, "--max-bars", help="keep at most this many bars"),
-) -> None:
-    """Propose the overhead bars from an image (line detection); check them before use."""
-    from vision.calibrate import CalibrationError, propose_studio
-    from vision.studio import save_studio
+def _size_pair(text: str, option: str, what: str, lo: float, hi: float) -> tuple[float, float]:
+    """"1.90x0.72" -> (1.90, 0.72); one line on anything else."""
+    parts = text.lower().replace("×", "x").replace(",", "x").split("x")
     try:
-        studio = propose_studio(frame, max_bars=max_bars)
-    except CalibrationError as e:
+        a, b = (float(v) for v in parts)
+    except ValueError:
+        raise fail(f"{option} {text}: expected {what}") from None
+    if not (lo <= a <= hi and lo <= b <= hi):
+        raise fail(f"{option} {text}: expected {what} (each between {lo:g} and {hi:g})")
+    return a, b
+
+
+def _image_size(frame: Optional[Path], image_size: Optional[str]) -> tuple[int, int]:
+    """(width, height) of the camera's image: from the frame, else from --image-size."""
+    if frame is not None:
+        import cv2
+        if not frame.is_file():
+            raise fail(f"{frame}: no such file")
+        img = cv2.imread(str(frame), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise fail(f"{frame}: not an image OpenCV can read")
+        return img.shape[1], img.shape[0]
+    if image_size is None:
+        raise fail("the camera needs the image's size: give a FRAME of the video or "
+                   "--image-size WxH (pixels)")
+    w, h = _size_pair(image_size, "--image-size", "WIDTHxHEIGHT in pixels", 16, 20000)
+    if w != int(w) or h != int(h):
+        raise fail(f"--image-size {image_size}: expected whole pixels")
+    return int(w), int(h)
+
+
+def _leading_comments(path: Path) -> str:
+    """The comment lines at the top of a studio file, kept when the file is rewritten."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    return "\n".join(lines)
+
+
+def calibrate(
+    frame: Optional[Path] = typer.Argument(None, help="an image of the studio (a frame of the video)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="studio file to write (default: studio.yaml, or the --studio file)"),
+    max_bars: int = typer.Option(4, "--max-bars", help="keep at most this many bars"),
+    studio: Optional[Path] = typer.Option(None, "--studio", help="complete this studio file (its table outline) with the camera"),
+    table_size: Optional[str] = typer.Option(None, "--table-size", help="the table top's length x width in metres, e.g. 1.90x0.72: solves the camera"),
+    table_top: Optional[float] = typer.Option(None, "--table-top", help="height of the table top above the floor (m; default: the studio file's, else 0.65)"),
+    hfov: Optional[float] = typer.Option(None, "--hfov", help="the lens's horizontal field of view (degrees; default 70)"),
+    focal: Optional[float] = typer.Option(None, "--focal", help="the focal length in pixels (instead of --hfov)"),
+    image_size: Optional[str] = typer.Option(None, "--image-size", help="WIDTHxHEIGHT of the video in pixels, when no FRAME is given"),
+) -> None:
+    """Propose the overhead bars from an image (line detection); or, with --studio and
+    --table-size, solve the camera from the studio file's table outline (4 corners: head-left,
+    head-right, foot-right, foot-left) and write it into the file. Check both before use."""
+    from vision.calibrate import CalibrationError, add_camera_from_table, propose_studio
+    from vision.studio import StudioError, load_studio, save_studio
+    if studio is None:
+        if table_size is not None or hfov is not None or focal is not None or \
+                table_top is not None:
+            raise fail("--table-size/--table-top/--hfov/--focal solve the camera from a table "
+                       "outline: give --studio with the table's 4 corners")
+        if frame is None:
+            raise fail("give a FRAME (an image of the studio) to propose the bars, or --studio "
+                       "and --table-size to solve the camera")
+        out = out or Path("studio.yaml")
+        try:
+            proposed = propose_studio(frame, max_bars=max_bars)
+        except CalibrationError as e:
+            raise fail(str(e))
+        save_studio(out, proposed, comment=(
+            f"proposed by `ashiwatch calibrate {frame}`: CHECK these bar segments against the image\n"
+            "bars: [[[x1, y1], [x2, y2]], ...] in image pixels; table: optional polygon"))
+        typer.echo(f"{out}: {len(proposed.bars)} bar segment(s) proposed; check them before use")
+        return
+    # Every input is checked before anything is written: bad input loses nothing.
+    if table_size is None:
+        raise fail(f"{studio}: give --table-size LENGTHxWIDTH (metres, e.g. 1.90x0.72) to solve "
+                   f"the camera from its table outline")
+    length, width = _size_pair(table_size, "--table-size", "LENGTHxWIDTH in metres, e.g. 1.90x0.72",
+                               0.2, 5.0)
+    if length < width:
+        raise fail(f"--table-size {table_size}: the length (head to foot) comes first")
+    if hfov is not None and focal is not None:
+        raise fail("give --hfov or --focal, not both")
+    if hfov is not None and not 5.0 <= hfov <= 170.0:
+        raise fail(f"--hfov {hfov:g}: expected the horizontal field of view in degrees (5 to 170)")
+    if focal is not None and not focal > 0:
+        raise fail(f"--focal {focal:g}: expected a focal length in pixels (> 0)")
+    if table_top is not None and not 0.0 <= table_top <= 2.0:
+        raise fail(f"--table-top {table_top:g}: expected the table top's height in metres")
+    try:
+        st = load_studio(studio)
+    except StudioError as e:
         raise fail(str(e))
-    save_studio(out, studio, comment=(
-        f"proposed by `ashiwatch calibrate {frame}`: CHECK these bar segments against the image\n"
-        "bars: [[[x1, y1], [x2, y2]], ...] in image pixels; table: optional polygon"))
-    typer.echo(f"{out}: {len(studio.bars)} bar segment(s) proposed; check them before use")
+    if st.table is None:
+        raise fail(f"{studio}: no table outline (table: [[x, y] x 4], head-left, head-right, "
+                   f"foot-right, foot-left) to solve the camera from")
+    if len(st.table) != 4:
+        raise fail(f"{studio}: the table outline has {len(st.table)} points; the camera needs "
+                   f"its 4 corners (head-left, head-right, foot-right, foot-left)")
+    w, h = _image_size(frame, image_size)
+    try:
+        solved = add_camera_from_table(st, w, h, length, width, table_top_m=table_top,
+                                       hfov_deg=hfov, focal_px=focal)
+    except CalibrationError as e:
+        raise fail(f"{studio}: {e}")
+    cam = solved.camera
+    import numpy as np
+    # How well the solved camera puts the table's corners back where they were marked: a large
+    # residual means a wrong corner order, size or focal length.
+    L, W, z = length / 2, width / 2, solved.table_top
+    corners = np.array([[L, W, z], [L, -W, z], [-L, -W, z], [-L, W, z]])
+    err = float(np.abs(cam.project(corners) - st.table).max())
+    target = out or studio
+    kept = _leading_comments(studio)
+    lens = f"--focal {focal:g}" if focal is not None else f"--hfov {hfov if hfov is not None else 70:g}"
+    note = (f"camera solved by `ashiwatch calibrate --table-size {length:g}x{width:g} {lens}` "
+            f"from the table outline: CHECK it (the focal length is a guess unless measured)")
+    try:
+        save_studio(target, solved, comment=f"{kept}\n{note}" if kept else note)
+    except OSError as e:
+        raise fail(f"{target}: cannot write the studio file ({e.strerror})")
+    c = cam.centre
+    down = float(np.degrees(np.arccos(np.clip(-(cam.R.T @ [0, 0, 1.0])[2], -1, 1))))
+    typer.echo(f"{target}: camera at ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}) m, {down:.0f} deg from "
+               f"straight down, focal {cam.K[0, 0]:.0f} px; table corners reprojected within "
+               f"{err:.1f} px; check it before use")
 
 
 def evaluate(
     suite: str = typer.Option("small", "--suite", help="small | large | stress"),
     work: Optional[Path] = typer.Option(None, "--work", help="keep generated sessions here"),
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
+    no_camera: bool = typer.Option(False, "--no-camera", help="studio files without the camera: the parallax of oblique views is flagged, not corrected"),
 ) -> None:
-    """Generate sessions with known truth and measure step recall, zone accuracy and alerts."""
+    """Generate sessions with known truth and measure step recall, zone accuracy and alerts
+    (with the studio's camera, or --no-camera without it)."""
     from samples.evaluate import format_table, run_suite
     if suite not in ("small", "large", "stress"):
         raise fail(f"--suite {suite!r}: expected small, large or stress")
-    res = run_suite(suite, work)
+    res = run_suite(suite, work, camera=not no_camera)
     typer.echo(json.dumps(res, indent=1) if as_json else format_table(res))
 
 
