@@ -47,6 +47,11 @@ class StepParams:
     v_knee: float = 30.0        # hidden foot: knee speed beyond what the hips explain (cm/s)
     relocate_cm: float = 4.0    # a planted foot found this far from where it settled has moved
     foot_len_cm: tuple[float, float] = (10.0, 45.0)  # plausible heel-to-toe length (ref cm)
+    # How far a heel or toe-tip keypoint may be off, as a share of a foot seen square-on near
+    # the torso (the pose engine on rendered scenes: heels and toes 8-14 px off on a ~52 px
+    # foot). Seen along the view, such an error changes the measured length by many cm, so the
+    # plausible length widens by what that error is worth there.
+    kp_error_share: float = 0.25
     min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
     hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
     # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
@@ -89,6 +94,7 @@ class _Plant:
     part_heels: list = field(default_factory=list)   # located by the heel or toe alone
     part_toes: list = field(default_factory=list)
     part_kind: list = field(default_factory=list)    # "heel" | "toe" per partial frame
+    stretch: list = field(default_factory=list)      # per whole-foot frame: see _true_length
     frames: int = 0
     known: int = 0
     zone: str = "unknown"
@@ -135,6 +141,7 @@ class FootTracker:
         visible = False
         heel_b = toe_b = None
         partial: str | None = None        # "heel" / "toe": located by that point alone
+        stretch = 0.0                     # extra uncertainty (cm) of a foot of implausible length
         if kp is not None:
             hv, tv = bool(kp[ix["heel"], 2] >= self.p.min_vis), bool(kp[ix["toe"], 2] >=
                                                                      self.p.min_vis)
@@ -148,9 +155,11 @@ class FootTracker:
                 else:
                     foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
                 lo, hi = self.p.foot_len_cm
-                if not (lo <= foot_len <= hi):
+                slack = self._length_slack(back, kp[ix["heel"], :2], kp[ix["toe"], :2],
+                                           px_per_cm) if back.known else 0.0
+                if not (lo - slack <= foot_len <= hi + slack):
                     visible = False  # confident but implausible: garbage coordinates
-                elif back.known:
+                elif back.known and lo <= foot_len <= hi:
                     self.lengths.append(foot_len)
             elif hv != tv and av:
                 partial = "heel" if hv else "toe"
@@ -197,12 +206,11 @@ class FootTracker:
                 self.far_frames = 0
             if back.known and visible:
                 heel_b, toe_b = back.feet_to_body(kp[[ix["heel"], ix["toe"]], :2], SOLE)
+                heel_b, toe_b, stretch = self._true_length(heel_b, toe_b, slack)
             elif back.known:
                 seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
                 ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
-                length = float(np.median(self.lengths)) if len(self.lengths) >= 5 else \
-                    self.p.default_foot_cm
-                heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, length)
+                heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, self._known_length())
         else:
             self.hist.clear()
             self.recent.clear()
@@ -271,17 +279,19 @@ class FootTracker:
                 if partial is None:
                     pl.heels.append(heel_b)
                     pl.toes.append(toe_b)
+                    pl.stretch.append(stretch)
                 else:
                     pl.part_heels.append(heel_b)
                     pl.part_toes.append(toe_b)
                     pl.part_kind.append(partial)
-                for lst in (pl.heels, pl.toes, pl.part_heels, pl.part_toes, pl.part_kind):
+                for lst in (pl.heels, pl.toes, pl.stretch, pl.part_heels, pl.part_toes,
+                            pl.part_kind):
                     if len(lst) > 900:   # a long stand: the last ~30 s are enough
                         del lst[:300]
             pl.zone = self._zone(pl, back)
             zone = pl.zone
         elif heel_b is not None:
-            unc = back.uncertainty_cm + (np.zeros(2) if partial is None else
+            unc = back.uncertainty_cm + (np.full(2, stretch) if partial is None else
                                          np.asarray(self.p.partial_uncertainty_cm[partial]))
             zone = self.atlas.foot_zone(heel_b, toe_b, back.legs, unc)
         else:
@@ -295,7 +305,7 @@ class FootTracker:
         the frames that saw the whole foot when there are a few, else from partial ones."""
         if len(pl.heels) >= 3:
             return (np.median(np.asarray(pl.heels), axis=0),
-                    np.median(np.asarray(pl.toes), axis=0), np.zeros(2))
+                    np.median(np.asarray(pl.toes), axis=0), np.full(2, np.median(pl.stretch)))
         if len(pl.heels) + len(pl.part_heels) < 3:
             return None
         heels = np.asarray(pl.heels + pl.part_heels)
@@ -303,6 +313,41 @@ class FootTracker:
         kinds = set(pl.part_kind)
         unc = np.max([self.p.partial_uncertainty_cm[k] for k in kinds], axis=0)
         return np.median(heels, axis=0), np.median(toes, axis=0), unc
+
+    def _known_length(self) -> float:
+        return float(np.median(self.lengths)) if len(self.lengths) >= 5 else \
+            self.p.default_foot_cm
+
+    def _length_slack(self, back: BackState, heel: np.ndarray, toe: np.ndarray,
+                      px_per_cm: float) -> float:
+        """Body cm that a keypoint error of ``kp_error_share`` of a foot moves the heel or the
+        toe tip along the foot's direction in the image: large where the view foreshortens
+        the foot (a camera at the head end looking along it), small from above."""
+        sigma = self.p.kp_error_share * self.p.default_foot_cm * px_per_cm
+        d = toe - heel
+        n = float(np.linalg.norm(d))
+        u = d / n if n > 1e-6 else np.array([0.0, 1.0])
+        pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u])
+        b = back.feet_to_body(pts, SOLE[[0, 1, 1, 0]])
+        slack = max(float(np.linalg.norm(b[2] - b[1])), float(np.linalg.norm(b[3] - b[0])))
+        return slack if np.isfinite(slack) else 0.0
+
+    def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
+        """A foot measured shorter or longer than a foot can be (accepted within the slack of
+        a foreshortened view) keeps its centre and direction and takes this foot's length. Its
+        heel pad and ball may then be anywhere within the slack along the view: that is their
+        uncertainty (third value; 0 for a foot of plausible length), so that a zone it could
+        reach reads `unknown`, never the better zone."""
+        lo, hi = self.p.foot_len_cm
+        d = toe_b - heel_b
+        n = float(np.linalg.norm(d))
+        if lo <= n <= hi:
+            return heel_b, toe_b, 0.0
+        c = (heel_b + toe_b) / 2
+        u = d / n if n > 1e-6 else np.array([0.0, 1.0])
+        half = u * self._known_length() / 2
+        return c - half, c + half, float(slack)
 
     def _zone(self, pl: _Plant, back: BackState) -> str:
         if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
