@@ -124,3 +124,13 @@ def test_uncertain_feet_near_a_worse_zone_read_unknown_and_far_from_it_keep_thei
     far = np.array([40.0, 20.0])
     assert A.foot_zone(far, far + [0, 25]) == "off_body"
     assert A.foot_zone(far, far + [0, 25], uncertainty_cm=25.0) == "unknown"
+
+
+def test_a_foot_unsure_by_more_than_the_back_is_wide_is_unknown_at_once():
+    atlas = default_atlas()
+    heel, toe = np.array([14.0, 60.0]), np.array([14.0, 35.0])   # on the gluteals
+    assert atlas.foot_zone(heel, toe) == "safe"
+    # a foot seen along a steep view can be uncertain by metres: no zone can be said (and
+    # saying so does not sample a disc of that size: that once took minutes per session)
+    assert atlas.foot_zone(heel, toe, uncertainty_cm=np.array([1300.0, 40.0])) == "unknown"
+    assert atlas.foot_zone(heel, toe, uncertainty_cm=np.array([0.0, 31.0])) == "unknown"

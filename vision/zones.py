@@ -131,11 +131,19 @@ class Atlas:
         ranks = self.zone_index(disc_samples(centres, radii), legs)
         zone = worst(ranks)
         extra = np.broadcast_to(np.asarray(uncertainty_cm, dtype=np.float64), (2,))
+        if np.any(extra > MAX_UNCERTAINTY_CM):
+            return "unknown"
         if np.any(extra > 0):
             wide = np.concatenate([disc_grid(c, r + e) for c, r, e in zip(centres, radii, extra)])
             if _RANK[worst(self.zone_index(wide, legs))] < _RANK[zone]:
                 return "unknown"
         return zone
+
+
+# A foot part this unsure could be on any zone of the back (the spine to the flank is ~15 cm,
+# the neck to the kidneys ~35): its zone is unknown without looking (and without sampling a
+# disc of millions of points).
+MAX_UNCERTAINTY_CM = 30.0
 
 
 def worst(ranks: np.ndarray) -> str:
