@@ -148,15 +148,15 @@ class FootTracker:
             av = bool(kp[ix["ankle"], 2] >= self.p.min_vis)
             visible = hv and tv
             if visible:
+                slack = 0.0
                 if back.known:
                     # Measured on the body plane: the image scale varies across a tilted view.
-                    hb, tb = back.feet_to_body(kp[[ix["heel"], ix["toe"]], :2], SOLE)
+                    hb, tb, slack = self._map_foot(back, kp[ix["heel"], :2], kp[ix["toe"], :2],
+                                                   px_per_cm)
                     foot_len = float(np.linalg.norm(hb - tb))
                 else:
                     foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
                 lo, hi = self.p.foot_len_cm
-                slack = self._length_slack(back, kp[ix["heel"], :2], kp[ix["toe"], :2],
-                                           px_per_cm) if back.known else 0.0
                 if not (lo - slack <= foot_len <= hi + slack):
                     visible = False  # confident but implausible: garbage coordinates
                 elif back.known and lo <= foot_len <= hi:
@@ -205,8 +205,7 @@ class FootTracker:
             else:
                 self.far_frames = 0
             if back.known and visible:
-                heel_b, toe_b = back.feet_to_body(kp[[ix["heel"], ix["toe"]], :2], SOLE)
-                heel_b, toe_b, stretch = self._true_length(heel_b, toe_b, slack)
+                heel_b, toe_b, stretch = self._true_length(hb, tb, slack)
             elif back.known:
                 seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
                 ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
@@ -318,11 +317,12 @@ class FootTracker:
         return float(np.median(self.lengths)) if len(self.lengths) >= 5 else \
             self.p.default_foot_cm
 
-    def _length_slack(self, back: BackState, heel: np.ndarray, toe: np.ndarray,
-                      px_per_cm: float) -> float:
-        """Body cm that a keypoint error of ``kp_error_share`` of a foot moves the heel or the
-        toe tip along the foot's direction in the image: large where the view foreshortens
-        the foot (a camera at the head end looking along it), small from above."""
+    def _map_foot(self, back: BackState, heel: np.ndarray, toe: np.ndarray, px_per_cm: float
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Heel and toe tip in body coordinates, and the body cm that a keypoint error of
+        ``kp_error_share`` of a foot moves either along the foot's direction in the image:
+        large where the view foreshortens the foot (a camera at the head end looking along
+        it), small from above. One mapping of four points."""
         sigma = self.p.kp_error_share * self.p.default_foot_cm * px_per_cm
         d = toe - heel
         n = float(np.linalg.norm(d))
@@ -330,7 +330,7 @@ class FootTracker:
         pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u])
         b = back.feet_to_body(pts, SOLE[[0, 1, 1, 0]])
         slack = max(float(np.linalg.norm(b[2] - b[1])), float(np.linalg.norm(b[3] - b[0])))
-        return slack if np.isfinite(slack) else 0.0
+        return b[0], b[1], slack if np.isfinite(slack) else 0.0
 
     def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float
                      ) -> tuple[np.ndarray, np.ndarray, float]:
