@@ -30,6 +30,17 @@ def get_or_404(services: Services, model: type, key, what: str):
     return row
 
 
+def delete_or_404(services: Services, model: type, key, what: str):
+    """Delete the row of ``model`` with primary key ``key`` and return it, or a 404."""
+    with services.db.session() as s:
+        row = s.get(model, key)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+        s.delete(row)
+        s.commit()
+    return row
+
+
 def _unauthorized(msg: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, msg,
                          headers={"WWW-Authenticate": "Bearer"})

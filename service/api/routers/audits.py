@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from service.api.db import Job, User
-from service.api.deps import ServicesDep, get_or_404, require
+from service.api.deps import ServicesDep, delete_or_404, get_or_404, require
 from service.api.jobs import remove_outputs, upload_path
 from service.api.pipeline import (UnsupportedInput, parse_profile_text, parse_studio_text,
                                   sniff)
@@ -180,12 +180,7 @@ def get_video(job_id: str, services: ServicesDep, _: AuditorUser) -> FileRespons
 
 @router.delete("/{job_id}", status_code=204)
 def delete_audit(job_id: str, services: ServicesDep, _: AuditorUser) -> Response:
-    with services.db.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise HTTPException(404, f"no audit {job_id!r}")
-        s.delete(job)
-        s.commit()
+    job = delete_or_404(services, Job, job_id, f"audit {job_id!r}")
     # a running job stops at its next frame; its worker removes the file as well
     if job.status == "running":
         services.jobs.cancel(job_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from sqlmodel import select
 
 from service.api.db import User
-from service.api.deps import ServicesDep, require
+from service.api.deps import ServicesDep, delete_or_404, require
 from service.api.schemas import UserCreated, UserIn, UserOut
 from service.api.security import UserExists, create_user
 
@@ -37,10 +37,5 @@ def list_users(services: ServicesDep, _: Admin) -> list[UserOut]:
 def delete_user(user_id: int, services: ServicesDep, me: Admin) -> Response:
     if user_id == me.id:
         raise HTTPException(409, "an admin cannot delete their own account")
-    with services.db.session() as s:
-        user = s.get(User, user_id)
-        if user is None:
-            raise HTTPException(404, f"no user {user_id}")
-        s.delete(user)
-        s.commit()
+    delete_or_404(services, User, user_id, f"user {user_id}")
     return Response(status_code=204)
