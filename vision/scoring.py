@@ -98,6 +98,18 @@ def _runs(t: np.ndarray, mask: np.ndarray, dt: float) -> list[tuple[float, float
     return [(float(t[i] - dt / 2), float(t[j] + dt / 2)) for i, j in zip(a, b)]
 
 
+def _per_event(weight: float, share: float, n: int) -> tuple[Part, list[float]]:
+    """A part that loses ``share`` of its ``weight`` per event until none is left: the part,
+    and the points each event cost (0 once the part is spent)."""
+    lost_share = min(1.0, share * n)
+    losses, left = [], weight
+    for _ in range(n):
+        lost = min(left, share * weight)
+        left -= lost
+        losses.append(lost)
+    return Part(points=_r1(weight * (1.0 - lost_share)), max=weight), losses
+
+
 def score_report(report: Report, ex: Exercise, trainee: str | None = None) -> Score:
     w = ex.weights
     reasons: list[str] = []
@@ -140,12 +152,8 @@ def score_report(report: Report, ex: Exercise, trainee: str | None = None) -> Sc
     # -- danger zones and the cap ------------------------------------------------------------
     avoid = set(ex.avoid)
     danger = [s for s in on_client if s.zone in avoid]
-    lost_share = min(1.0, ex.penalties.danger_step * len(danger))
-    parts["danger"] = Part(points=_r1(w.danger * (1.0 - lost_share)), max=w.danger)
-    left = w.danger
-    for s in danger:
-        lost = min(left, ex.penalties.danger_step * w.danger)
-        left -= lost
+    parts["danger"], losses = _per_event(w.danger, ex.penalties.danger_step, len(danger))
+    for s, lost in zip(danger, losses):
         cost = f"-{lost:.1f} danger points" if lost > 0 else "no danger points left to lose"
         reasons.append(f"Step at {_t(s)} on the {s.zone.replace('_', ' ')} zone, which this "
                        f"exercise avoids ({cost}).")
@@ -194,12 +202,9 @@ def score_report(report: Report, ex: Exercise, trainee: str | None = None) -> Sc
 
     # -- smoothness --------------------------------------------------------------------------
     shifts = [a for a in report.alerts if a.kind == "sudden_shift"]
-    lost_share = min(1.0, ex.penalties.sudden_shift * len(shifts))
-    parts["smoothness"] = Part(points=_r1(w.smoothness * (1 - lost_share)), max=w.smoothness)
-    left = w.smoothness
-    for a in shifts:
-        lost = min(left, ex.penalties.sudden_shift * w.smoothness)
-        left -= lost
+    parts["smoothness"], losses = _per_event(w.smoothness, ex.penalties.sudden_shift,
+                                             len(shifts))
+    for a, lost in zip(shifts, losses):
         cost = f"-{lost:.1f} smoothness points" if lost > 0 else "no smoothness points left"
         reasons.append(f"Sudden shift of weight at {a.start_s:.1f}-{a.end_s:.1f} s ({cost}).")
 
