@@ -1,30 +1,14 @@
 // ashiwatch dashboard: plain JS, no build step, no network but this server (docs/service.md).
+// api.js (loaded first) gives the token, $ and api().
 "use strict";
 
-const KEY = "ashiwatch.token";
 const FEED_MAX = 300;             // feed items kept per camera
-const $ = (sel, root = document) => root.querySelector(sel);
-
-let token = sessionStorage.getItem(KEY);
 let audio = null;                 // AudioContext, made on a user gesture (autoplay rules)
 const cameras = new Map();        // id -> {el, source, feet: {left, right}}
 let pollTimer = null;
 let jobTimer = null;
 
-// -- API ------------------------------------------------------------------------------------
-
-async function api(path, opts = {}) {
-  const headers = Object.assign({}, opts.headers || {}, { Authorization: `Bearer ${token}` });
-  const r = await fetch(path, Object.assign({}, opts, { headers }));
-  if (!r.ok) {
-    let detail = r.statusText;
-    try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
-    const err = new Error(`${r.status}: ${detail}`);
-    err.status = r.status;
-    throw err;
-  }
-  return r.status === 204 ? null : r.json();
-}
+// -- API (api() is in api.js) ---------------------------------------------------------------
 
 async function blobUrl(path) {
   // images and files behind the token: fetched with the header, shown from a blob: URL

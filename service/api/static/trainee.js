@@ -1,23 +1,9 @@
 // ashiwatch trainee pages: the list of trainees, and one trainee's scores over time (a small
-// SVG chart and the table of sessions). Plain JS, no build step (docs/scoring.md).
+// SVG chart and the table of sessions). Plain JS, no build step (docs/scoring.md); api.js
+// (loaded first) gives the token, $ and api().
 "use strict";
 
-const KEY = "ashiwatch.token";       // the same sessionStorage key as the dashboard's login
-const $ = (sel, root = document) => root.querySelector(sel);
 const SVG = "http://www.w3.org/2000/svg";
-let token = sessionStorage.getItem(KEY);
-
-async function api(path) {
-  const r = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
-  if (!r.ok) {
-    let detail = r.statusText;
-    try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
-    const err = new Error(`${r.status}: ${detail}`);
-    err.status = r.status;
-    throw err;
-  }
-  return r.json();
-}
 
 function el(tag, attrs = {}, text = null) {
   const e = document.createElement(tag);
