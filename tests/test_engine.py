@@ -355,6 +355,91 @@ def test_front_and_back_are_told_by_the_labels_and_mirrored():
     assert not shows_front(res.xy[0])
 
 
+def _standing(front: bool, toes_down: bool) -> np.ndarray:
+    """_body with feet 40 px long, toes pointing down the image (toward the camera, for a
+    camera above) or up."""
+    xy = _body(400, 400, front=front)
+    xy[[31, 32], 1] += 40 if toes_down else -40
+    return xy
+
+
+def test_a_standing_bodys_left_and_right_follow_its_feet():
+    from vision.pose.engine import facing, labels_contradict_feet, mirror
+    # a camera above sees the floor unmirrored: facing the camera (toes down the image), the
+    # body's left is on the image's right; facing away, on the image's left
+    for front, toes_down, wrong in ((True, True, False), (False, True, True),
+                                    (False, False, False), (True, False, True)):
+        xy = _standing(front, toes_down)
+        assert labels_contradict_feet(xy, facing(xy)) is wrong
+    # the rule reads the feet's direction, not their labels: mirrored, the verdict turns
+    res = _result([_standing(False, True)])
+    mirror(res, 0)
+    assert not labels_contradict_feet(res.xy[0], facing(res.xy[0]))
+    # feet seen end-on give no direction; a torso seen edge-on is never called
+    short = _body(400, 400)
+    short[[31, 32], 1] += 5
+    assert facing(short) is None
+    edge = _standing(False, True)
+    edge[[11, 12, 23, 24], 0] = 400
+    assert not labels_contradict_feet(edge, facing(edge))
+
+
+def test_the_rendered_therapists_labels_agree_with_its_feet():
+    """On the bundled rendered demo's truth (therapist facing the head-end camera, then
+    turned across the body), the rule never calls the true labels wrong, and calls the
+    mirrored ones wrong wherever it speaks."""
+    from vision.pose.engine import MIRROR, facing, labels_contradict_feet
+    from vision.posetrack import iter_pose_track
+    _, frames = iter_pose_track("samples/demo/truth.jsonl")
+    spoke = 0
+    for fr in frames:
+        kp = {p.id: p.kp for p in fr.people}[2]
+        xy = np.vstack([kp[:, :2], np.zeros((6, 2))])
+        toward = facing(xy)
+        if toward is None:
+            continue
+        assert not labels_contradict_feet(xy, toward)
+        spoke += labels_contradict_feet(xy[MIRROR], toward)
+    assert spoke >= 150  # of 198 frames
+
+
+def test_a_reading_whose_labels_contradict_the_feet_is_mirrored_before_the_merge(
+        engine_factory):
+    from vision.pose.engine import LEGS
+    table = np.array([[200, 100], [600, 100], [600, 900], [200, 900]], float)
+    eng = engine_factory(table=table)
+    good = _standing(True, True) + [500, 0]         # off the table
+    full = _standing(False, True) + [500, 0]        # the upper body read the other way round
+    res = _result([full, good])
+    out, _ = eng._merge_second(res, [None, (LEGS, 0)])
+    assert np.allclose(out.xy[0], good)
+    # a body lying along the table is left to the face-down rule (its toes point to the foot
+    # end whichever way it lies)
+    lying = _standing(False, True)
+    out, _ = eng._merge_second(_result([lying, lying.copy()]), [None, (LEGS, 0)])
+    assert np.allclose(out.xy[0], lying)
+
+
+def test_a_still_standing_body_that_leaves_is_dropped_at_once(engine_factory):
+    from vision.pose.engine import Track
+    eng = engine_factory(still_seconds=0.5)
+    b = _body(400, 400)
+    person = Track(id=1, xy=b, visibility=np.full(39, 0.9), score=0.99,
+                   region=region_from_points(b[33], b[34]), seen_t=0.0)
+    eng.tracks = [person]
+    for k in range(1, 31):
+        eng._update(_result([b]), [person], k / 30, k)
+    assert person.still and not person.lying
+    eng._update(_result([b], score=0.1), [person], 36 / 30, 36)  # its region: nobody
+    assert eng.tracks == []
+    # the client lying on the table is held through a missed reading
+    eng = engine_factory(still_seconds=0.5)
+    client, _ = _client_and_therapist(eng)
+    eng.tracks = [client]
+    eng._update(_result([client.xy], score=0.1), [client], 1.2, 36)
+    assert eng.tracks == [client] and client.held
+
+
 def test_legs_region_is_centred_on_the_hips_and_sized_by_the_torso():
     from vision.pose.regions import LEGS_SCALE, legs_region
     xy = _body(400, 400, torso=100)

@@ -140,6 +140,35 @@ def shows_front(xy: np.ndarray, margin: float = 0.3, min_width: float = 0.1) -> 
     return float(up[0] * lr[1] - up[1] * lr[0]) / (length * 2 * width) > margin
 
 
+def facing(xy: np.ndarray, min_len: float = 0.1) -> np.ndarray | None:
+    """The way a standing body faces, in the image: the mean heel->toe-tip direction of its
+    two feet (unit vector), or None when the feet are too short in the image (under
+    ``min_len`` torso lengths: seen end-on, their direction is noise). It does not depend on
+    which foot is labelled left."""
+    f = (xy[31] - xy[29] + xy[32] - xy[30]) / 2
+    torso = float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
+    n = float(np.hypot(*f))
+    return f / n if n > 0 and n >= min_len * torso else None
+
+
+def labels_contradict_feet(xy: np.ndarray, toward: np.ndarray, margin: float = 0.3,
+                           min_width: float = 0.1) -> bool:
+    """True when a standing body's left/right labels say the opposite of its feet. The
+    floor is seen from above by any studio camera (ceiling or high on a wall), so the view
+    of it is not mirrored: a body facing ``toward`` (unit, image px, y down) has its right
+    shoulder and hip on the side where toward x (right - left) > 0. Seen from the head end
+    and above, BlazePose labelled the therapist's upper body the other way round on ~half
+    the frames of the rendered demo (the scalp, not a face, faces the camera) while the feet
+    kept pointing the right way. As in ``shows_front``, a torso narrower than ``min_width``
+    of its length and a sine under ``margin`` are never called."""
+    lr = (xy[12] - xy[11]) + (xy[24] - xy[23])
+    length = float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
+    width = float(np.hypot(*lr)) / 2
+    if length == 0 or width < min_width * length:
+        return False
+    return float(toward[0] * lr[1] - toward[1] * lr[0]) / (2 * width) < -margin
+
+
 def mirror(res: LandmarkResult, i: int) -> None:
     """Swap reading i's left and right labels in place."""
     for name in ("xy", "z", "visibility", "presence"):
@@ -285,6 +314,7 @@ class PoseEngine:
                 continue
             if res.score[j] < self.cfg.min_presence:
                 continue
+            self._face_the_feet(res, i, j)
             if res.score[i] < self.cfg.min_presence:
                 for name in ("xy", "z", "visibility", "presence", "score"):
                     getattr(res, name)[i] = getattr(res, name)[j]
@@ -302,6 +332,22 @@ class PoseEngine:
         sub = LandmarkResult(xy=res.xy[keep], z=res.z[keep], visibility=res.visibility[keep],
                              presence=res.presence[keep], score=res.score[keep])
         return sub, [owners[i] for i in keep]
+
+    def _face_the_feet(self, res: LandmarkResult, i: int, j: int) -> None:
+        """Make a standing person's left/right labels agree with the way its feet point, in
+        its full reading (row i) and its legs reading (row j), each mirrored on its own:
+        the legs crop's feet give the direction (closer than the full crop's). Not for a body
+        lying along the table (a face-down client's toes point to the foot end: its rule is
+        ``shows_front``)."""
+        toward = facing(res.xy[j])
+        if toward is None:
+            return
+        for row in (i, j):
+            xy = res.xy[row]
+            if self.cfg.table is not None and self._on_table(xy) and self._along_table(xy):
+                continue
+            if labels_contradict_feet(xy, toward):
+                mirror(res, row)
 
     def _tracked_at(self, hip: np.ndarray, shoulder: np.ndarray) -> bool:
         """A tracked body has its hip centre and shoulder centre both within a third of a
@@ -326,21 +372,21 @@ class PoseEngine:
         return any(_overlap(box, o.bbox()) > 0.05 for o in self.tracks
                    if o is not tr and not self._lies_under(o, tr))
 
-    def _on_table(self, tr: Track) -> bool:
+    def _on_table(self, xy: np.ndarray) -> bool:
         """The torso's centre lies inside the table outline (always, without a table). On
         the rendered scenes the client's lies 0.3-0.9 torso inside, the therapist's, standing
         on it, 0.2-2.5 torso outside: the standing body's hips are higher than the table."""
         if self.cfg.table is None:
             return True
-        c = tr.xy[TORSO].mean(0)
+        c = xy[TORSO].mean(0)
         return cv2.pointPolygonTest(np.asarray(self.cfg.table, np.float32).reshape(-1, 1, 2),
                                     (float(c[0]), float(c[1])), False) > 0
 
-    def _along_table(self, tr: Track) -> bool:
+    def _along_table(self, xy: np.ndarray) -> bool:
         """The torso's axis lies within 30 degrees of the table's long axis in the image."""
         (_, _), (w, h), deg = cv2.minAreaRect(np.asarray(self.cfg.table, np.float32))
         axis = np.deg2rad(deg if w >= h else deg + 90)
-        up = tr.xy[[11, 12]].mean(0) - tr.xy[[23, 24]].mean(0)
+        up = xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)
         return abs(float(up @ [np.cos(axis), np.sin(axis)])) >= np.cos(np.pi / 6) * np.hypot(*up)
 
     def _lies_under(self, a: Track, b: Track) -> bool:
@@ -349,7 +395,7 @@ class PoseEngine:
         if the studio gives one. Only the body underneath is held while covered; a therapist
         standing still on the client is still re-read every frame."""
         def key(tr: Track):
-            return (not self._on_table(tr), not tr.still, tr.anchor_t, tr.born)
+            return (not self._on_table(tr.xy), not tr.still, tr.anchor_t, tr.born)
         return a.still and key(a) < key(b)
 
     def _update(self, res: LandmarkResult | None, owners: list[Track | None | str], t: float,
@@ -475,8 +521,8 @@ class PoseEngine:
         tr.still = still and not any(
             o is not tr and o.still and self._lies_under(o, tr)
             and _overlap(tr.bbox(), o.bbox()) > 0.05 for o in self.tracks)
-        tr.lying = tr.lying or (tr.still and self.cfg.table is not None and self._on_table(tr)
-                                and self._along_table(tr))
+        tr.lying = tr.lying or (tr.still and self.cfg.table is not None and self._on_table(tr.xy)
+                                and self._along_table(tr.xy))
 
     def _update_still(self, tr: Track, xy, vis, score, collapsed, t, k) -> None:
         """A still or lying body (the client, under the therapist's feet). Its keypoints are
@@ -485,14 +531,18 @@ class PoseEngine:
         disagrees (it moved, and is tracked as moving until it settles; for the client on the
         table, once two views agree). While another body covers it, a view that agrees within
         ``consistent`` confirms the held keypoints without moving them, and one that
-        disagrees is the other body or a guess: the held keypoints stay. A still body that
-        nobody covers and that is not found for ``leave_after_s`` has left."""
+        disagrees is the other body or a guess: the held keypoints stay. A body lying on the
+        table that nobody covers and that is not found for ``leave_after_s`` has left; a
+        still body that is not lying (someone standing beside the table) has left as soon as
+        its region shows nobody: held, it would stay a ghost where it stood (rendered demo:
+        the therapist held beside the table for 2 s while standing on the client, taken
+        for the therapist by the safety core)."""
         cfg = self.cfg
         tr.refreshed_at = k
         occluded = self._occluded(tr)
         if score < cfg.min_presence or collapsed:
             tr.held = True
-            if not occluded and t - tr.seen_t > cfg.leave_after_s:
+            if not occluded and t - tr.seen_t > (cfg.leave_after_s if tr.lying else 0.0):
                 tr.score = -1.0
             return
         shift = np.mean(np.hypot(*(xy[TORSO] - tr.xy[TORSO]).T)) / tr.torso_len()
