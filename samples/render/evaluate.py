@@ -38,13 +38,14 @@ def pose_errors(d: Path) -> dict:
     """The pose engine on the session's video against its truth track (measure.Tally)."""
     import cv2
 
-    from vision.pose.engine import EngineConfig, PoseEngine
+    from vision.pose.engine import AUDIT_MODEL, EngineConfig, PoseEngine
     from vision.posetrack import iter_pose_track
     from vision.studio import load_studio
 
     from .measure import Tally
     studio = load_studio(d / "studio.yaml")
-    engine = PoseEngine(EngineConfig(table=studio.table, table_head=studio.table_head))
+    engine = PoseEngine(EngineConfig(model=AUDIT_MODEL, table=studio.table,
+                                     table_head=studio.table_head))
     _, truth = iter_pose_track(d / "truth.jsonl")
     cap = cv2.VideoCapture(str(video_of(d)))
     tally = Tally()

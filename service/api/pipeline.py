@@ -120,9 +120,10 @@ def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile 
         header, frames = iter_pose_track(path)
         canvas = dark_canvas(header)
     else:
+        from vision.pose.engine import AUDIT_MODEL
         from vision.pose.video import track_from_video
         header, frames, source = track_from_video(
-            path, "full", table=None if studio is None else studio.table,
+            path, AUDIT_MODEL, table=None if studio is None else studio.table,
             table_head=None if studio is None else studio.table_head,
             on_image=lambda image, frame: latest.__setitem__("image", image))
         total = source.info.frame_count or 0

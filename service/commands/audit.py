@@ -33,10 +33,11 @@ def _open_track(path: Path, model: Optional[str], studio=None, on_image=None):
         except PoseTrackError as e:
             raise fail(str(e))
         return header, frames, None
+    from vision.pose.engine import AUDIT_MODEL
     from vision.pose.video import track_from_video
     try:
         header, frames, source = track_from_video(
-            path, model or "full", table=None if studio is None else studio.table,
+            path, model or AUDIT_MODEL, table=None if studio is None else studio.table,
             table_head=None if studio is None else studio.table_head, on_image=on_image)
     except FrameSourceError as e:
         raise fail(str(e))
@@ -48,7 +49,7 @@ def audit(
     studio: Optional[Path] = typer.Option(None, "--studio", help="studio file (bars, table)"),
     client: Optional[Path] = typer.Option(None, "--client", help="client profile (conditions)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the report here (JSON)"),
-    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input (default: the engine's)"),
+    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input: lite, full or heavy (default: heavy)"),
     html: Optional[Path] = typer.Option(None, "--html", help="write the report as one HTML page (docs/reports.md)"),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="write the same page as a PDF (needs chromium)"),
     snapshots: Optional[Path] = typer.Option(None, "--snapshots", help="video input: one picture per alert here (default: beside the --html file)"),

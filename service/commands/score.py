@@ -116,7 +116,7 @@ def score(
     data: Optional[Path] = data_option(),
     store: bool = typer.Option(True, "--store/--no-store",
                                help="keep the score in the service's database (default)"),
-    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input"),
+    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input: lite, full or heavy (default: heavy)"),
 ) -> None:
     """Score a trainee's recorded exercise from 0 to 100, with a sentence for each lost point."""
     from vision.exercises import ExerciseError, find_exercise

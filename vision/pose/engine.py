@@ -43,6 +43,11 @@ MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18,
 TABLE = "table"  # owner of the regions the studio's table outline proposes
 LEGS = np.arange(25, 33)  # knees, ankles, heels, toe tips: what the legs region re-reads
 FLIP = "flip"  # owner tag of a detection's region turned upside down
+# The landmark model for recorded sessions (audits, trainee scores): `heavy` is ~2.7x the
+# cost of `full` (80 vs 30 ms a 1280x720 frame here) but on the rendered head-end views it
+# read the client's hips 2-7 px off instead of 14-19 and the therapist's heels 6-8 instead of
+# 12-20 (docs/pose-engine.md). Live cameras keep `full` (EngineConfig's default).
+AUDIT_MODEL = "heavy"
 
 
 @dataclass
