@@ -331,3 +331,16 @@ def test_demo_command_audits_the_bundled_session(tmp_path):
     assert zones & {"spine", "ribs", "kidney", "neck", "popliteal", "sciatic_notch"}, zones
     assert "truth: 6 dangerous steps; found in their zone" in res.stdout
     assert (tmp_path / "report.html").is_file()
+    # the report shows the dangerous steps: most of them in a danger zone, half in their own,
+    # none of them called safe, and both moments without hands on the bars
+    from samples.evaluate import compare
+    truth = json.loads(Path("samples/demo/scene.truth.json").read_text())
+    c = compare(report, truth)
+    danger = [r for r in c["steps"] if r["truth"] != "safe"]
+    assert len(danger) == 6
+    as_danger = [r for r in danger if r["found"] and r["zone"] not in ("safe", "off_body",
+                                                                       "unknown", None)]
+    assert len(as_danger) >= 4, danger
+    assert sum(r["zone"] == r["truth"] for r in as_danger) >= 3, danger
+    assert not any(r["found"] and r["zone"] == "safe" for r in danger), danger
+    assert c["no_hands_found"] == c["no_hands"] == 2
