@@ -428,7 +428,9 @@ class PoseEngine:
                                 for o in self.tracks if o is not tr)
                 was_still = tr.still
                 self._update_still(tr, xy, vis, score, collapsed, t, k)
-                if not was_still and tr.score >= 0 and not tr.held:
+                if tr.score < 0:
+                    lost = True  # the detector looks again next frame (the same id if found)
+                elif not was_still and not tr.held:
                     self._watch_stillness(tr, t)
                 continue
             if score < cfg.min_presence:
