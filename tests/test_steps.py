@@ -1,6 +1,7 @@
 """Steps, the held back map and roles, on hand-made keypoint sequences."""
 
 import numpy as np
+import pytest
 
 from tests.helpers_safety import client_kp, therapist_kp
 from vision.backframe import BackMap, BackState
@@ -277,3 +278,49 @@ def test_a_foot_foreshortened_by_the_view_is_located_and_its_zone_carries_the_do
     true_centre = foot_loaded_parts(heel, toe)[0].mean(0)
     assert np.linalg.norm(np.asarray(ft.steps[0].body_xy) - true_centre) < 17 / 2 + 1.0
     assert ft.steps[0].zone == "unknown"
+
+
+def test_with_the_studio_camera_a_foot_is_judged_by_its_real_length_not_the_stretched_map():
+    # The body map is fitted to four torso points; for a body whose proportions differ from
+    # the atlas's it stretches beyond the torso (the rendered demo's legs: ~1.5-2x). Here the
+    # map doubles lengths along the body: a real 25 cm foot maps 50 body cm, more than a foot
+    # can be. With the camera, its real length on the floor plan says it is a foot, so it is
+    # located where the map puts it, with no doubt added.
+    import vision.camera as C
+    from vision.steps import SOLE
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    cam = C.look_at([0.0, 0.0, 3.0], [0.0, 0.0, 0.0], K)
+    z_joints = 0.77
+    world = np.array([[-0.2, -0.2], [0.2, -0.2], [0.2, 0.2], [-0.2, 0.2]])
+    img = cam.project(np.column_stack([world, np.full(4, z_joints)]))
+    body = world * [100.0, 200.0]            # y doubled
+    back = BackState("established", homography(img, body), {"left": None, "right": None},
+                     SCALE, camera=cam, z_joints=z_joints)
+    heel_w, toe_w = np.array([0.03, 0.12]), np.array([0.03, -0.13])   # 25 cm, pointing "up"
+    z = z_joints + C.SKIN_ABOVE_JOINTS_M + SOLE
+    heel_px = cam.project(np.append(heel_w, z[0]))
+    toe_px = cam.project(np.append(toe_w, z[1]))
+    assert np.linalg.norm(back.feet_to_body(toe_px, SOLE[1])
+                          - back.feet_to_body(heel_px, SOLE[0])) > 45
+    room = back.feet_to_room(np.stack([heel_px, toe_px]), SOLE)
+    assert 100 * np.linalg.norm(room[1] - room[0]) == pytest.approx(25.0, abs=1.0)
+    ft = FootTracker("left")
+    statuses = []
+    for i in range(int(1.5 * FPS)):
+        kp = therapist_kp(heel_px, toe_px, heel_px + [-80, 0], toe_px + [-80, 0])
+        statuses.append(ft.update(i / FPS, kp, back, SCALE))
+    ft.finish(1.5)
+    assert all(s.visible for s in statuses)
+    heel_b = back.feet_to_body(heel_px, SOLE[0])
+    toe_b = back.feet_to_body(toe_px, SOLE[1])
+    assert len(ft.steps) == 1
+    assert ft.steps[0].zone == default_atlas().foot_zone(heel_b, toe_b) != "unknown"
+    # without the camera the same map gives no real length: the 50 cm "foot" is taken only
+    # within what a keypoint error is worth, at a foot's length, and its zone carries the doubt
+    flat = BackState("established", back.h, {"left": None, "right": None}, SCALE)
+    ft = FootTracker("left")
+    for i in range(int(1.5 * FPS)):
+        kp = therapist_kp(heel_px, toe_px, heel_px + [-80, 0], toe_px + [-80, 0])
+        ft.update(i / FPS, kp, flat, SCALE)
+    ft.finish(1.5)
+    assert len(ft.steps) == 1 and ft.steps[0].zone == "unknown"

@@ -169,16 +169,31 @@ class BackState:
         pts = np.asarray(pts, dtype=np.float64)
         if self.camera is None:
             return apply_h(self.h, pts)
-        # First as if on the back; then at the skin's height where that puts the point (a
-        # foot on a leg stands lower). The height varies slowly along the body: one pass is
-        # enough.
+        return apply_h(self.h, C.drop_to_plane(self.camera, pts, self._feet_z(pts, above_sole_m),
+                                               self.z_joints))
+
+    def feet_to_room(self, pts: np.ndarray,
+                     above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
+                     ) -> np.ndarray | None:
+        """The same points on the floor plan (..., 2), metres, where the studio's camera is
+        known (None without it): lengths there are real lengths, whatever the body map does
+        beyond the torso (fitted to four torso points of a body whose proportions differ
+        from the atlas's, it stretches the legs)."""
+        if self.camera is None:
+            return None
+        pts = np.asarray(pts, dtype=np.float64)
+        return C.intersect_plane_z(self.camera, pts, self._feet_z(pts, above_sole_m))[..., :2]
+
+    def _feet_z(self, pts: np.ndarray, above_sole_m: float | np.ndarray) -> np.ndarray:
+        """Heights (m) of foot points: first as if on the back; then at the skin's height
+        where that puts the point (a foot on a leg stands lower). The height varies slowly
+        along the body: one pass is enough."""
         table = self.z_joints - C.JOINT_PLANE_ABOVE_TABLE_M
         lift = np.asarray(above_sole_m, dtype=np.float64)
         z = self.z_joints + C.SKIN_ABOVE_JOINTS_M + lift
         body = apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
-        z = table + C.skin_above_table(np.where(np.isfinite(body[..., 1]), body[..., 1], 0.0)) \
-            + lift
-        return apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
+        return table + C.skin_above_table(np.where(np.isfinite(body[..., 1]), body[..., 1],
+                                                   0.0)) + lift
 
 
 class BackMap:

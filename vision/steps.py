@@ -36,6 +36,13 @@ FOOT_KP = {
 SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
 
 
+def _slack(four: np.ndarray) -> float:
+    """The larger move of toe and heel (rows 1, 0) to their shifted copies (rows 2, 3); 0
+    where a point did not map."""
+    v = max(float(np.linalg.norm(four[2] - four[1])), float(np.linalg.norm(four[3] - four[0])))
+    return v if np.isfinite(v) else 0.0
+
+
 @dataclass
 class StepParams:
     min_vis: float = 0.5        # heel and toe at least this confident to see the foot
@@ -46,7 +53,9 @@ class StepParams:
     min_step_s: float = 0.4     # shorter plants are not steps
     v_knee: float = 30.0        # hidden foot: knee speed beyond what the hips explain (cm/s)
     relocate_cm: float = 4.0    # a planted foot found this far from where it settled has moved
-    foot_len_cm: tuple[float, float] = (10.0, 45.0)  # plausible heel-to-toe length (ref cm)
+    # plausible heel-to-toe length: real cm on the floor plan with the studio camera, else
+    # reference cm on the body map
+    foot_len_cm: tuple[float, float] = (10.0, 45.0)
     # How far a heel or toe-tip keypoint may be off, as a share of a foot seen square-on near
     # the torso (the pose engine on rendered scenes: heels and toes 8-14 px off on a ~52 px
     # foot). Seen along the view, such an error changes the measured length by many cm, so the
@@ -151,13 +160,14 @@ class FootTracker:
                 slack = 0.0
                 if back.known:
                     # Measured on the body plane: the image scale varies across a tilted view.
-                    hb, tb, slack = self._map_foot(back, kp[ix["heel"], :2], kp[ix["toe"], :2],
-                                                   px_per_cm)
+                    hb, tb, slack, judged = self._map_foot(back, kp[ix["heel"], :2],
+                                                           kp[ix["toe"], :2], px_per_cm)
                     foot_len = float(np.linalg.norm(hb - tb))
                 else:
                     foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
+                    judged = (foot_len, slack)
                 lo, hi = self.p.foot_len_cm
-                if not (lo - slack <= foot_len <= hi + slack):
+                if not (lo - judged[1] <= judged[0] <= hi + judged[1]):
                     visible = False  # confident but implausible: garbage coordinates
                 elif back.known and lo <= foot_len <= hi:
                     self.lengths.append(foot_len)
@@ -205,7 +215,7 @@ class FootTracker:
             else:
                 self.far_frames = 0
             if back.known and visible:
-                heel_b, toe_b, stretch = self._true_length(hb, tb, slack)
+                heel_b, toe_b, stretch = self._true_length(hb, tb, slack, judged[0])
             elif back.known:
                 seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
                 ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
@@ -318,22 +328,28 @@ class FootTracker:
             self.p.default_foot_cm
 
     def _map_foot(self, back: BackState, heel: np.ndarray, toe: np.ndarray, px_per_cm: float
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
-        """Heel and toe tip in body coordinates, and the body cm that a keypoint error of
-        ``kp_error_share`` of a foot moves either along the foot's direction in the image:
-        large where the view foreshortens the foot (a camera at the head end looking along
-        it), small from above. One mapping of four points."""
+                  ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float]]:
+        """Heel and toe tip in body coordinates, the body cm that a keypoint error of
+        ``kp_error_share`` of a foot moves either along the foot's direction in the image
+        (large where the view foreshortens the foot, a camera at the head end looking along
+        it; small from above), and (length, that slack) to judge whether this is a foot: in
+        real cm on the floor plan where the studio's camera is known (the body map stretches
+        the legs: on the rendered demo a foot on the back of the knee maps ~45 body cm long),
+        else in body cm. One mapping of four points."""
         sigma = self.p.kp_error_share * self.p.default_foot_cm * px_per_cm
         d = toe - heel
         n = float(np.linalg.norm(d))
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
         pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u])
         b = back.feet_to_body(pts, SOLE[[0, 1, 1, 0]])
-        slack = max(float(np.linalg.norm(b[2] - b[1])), float(np.linalg.norm(b[3] - b[0])))
-        return b[0], b[1], slack if np.isfinite(slack) else 0.0
+        slack = _slack(b)
+        room = back.feet_to_room(pts, SOLE[[0, 1, 1, 0]])
+        judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
+            (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room))
+        return b[0], b[1], slack, judged
 
-    def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float
-                     ) -> tuple[np.ndarray, np.ndarray, float]:
+    def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float,
+                     judged: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
         """A foot measured shorter or longer than a foot can be (accepted within the slack of
         a foreshortened view) keeps its centre and direction and takes this foot's length. Its
         heel pad and ball may then be anywhere within the slack along the view: that is their
@@ -342,7 +358,7 @@ class FootTracker:
         lo, hi = self.p.foot_len_cm
         d = toe_b - heel_b
         n = float(np.linalg.norm(d))
-        if lo <= n <= hi:
+        if lo <= (n if judged is None else judged) <= hi:
             return heel_b, toe_b, 0.0
         c = (heel_b + toe_b) / 2
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
