@@ -96,9 +96,7 @@ class Track:
     pending: np.ndarray | None = None  # a lying body's torso in a view that disagreed
 
     def torso_len(self) -> float:
-        sh = self.xy[[11, 12]].mean(0)
-        hp = self.xy[[23, 24]].mean(0)
-        return max(float(np.hypot(*(sh - hp))), 1.0)
+        return max(torso_px(self.xy), 1.0)
 
     def bbox(self) -> np.ndarray:
         pts = self.xy[:33]
@@ -129,6 +127,23 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return ix * iy / small if small > 0 else 0.0
 
 
+def torso_px(xy: np.ndarray) -> float:
+    """Shoulder-centre to hip-centre distance of a keypoint set, px."""
+    return float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
+
+
+def _side_sine(axis: np.ndarray, xy: np.ndarray, min_width: float) -> float:
+    """Sine of the angle from ``axis`` (image px, y down) to the body's right->left line
+    (shoulders and hips together); 0 for a torso narrower in the image than ``min_width`` of
+    its length (seen edge-on, the order of its left and right is down to noise)."""
+    lr = (xy[11] - xy[12]) + (xy[23] - xy[24])
+    width = float(np.hypot(*lr)) / 2
+    norm, length = float(np.hypot(*axis)), torso_px(xy)
+    if norm == 0 or length == 0 or width < min_width * length:
+        return 0.0
+    return float(axis[0] * lr[1] - axis[1] * lr[0]) / (norm * 2 * width)
+
+
 def shows_front(xy: np.ndarray, margin: float = 0.3, min_width: float = 0.1) -> bool:
     """True when a body's labels say it faces the camera: with the hip->shoulder axis
     pointing up in the image, the left shoulder and hip lie on the image's right. The sine of
@@ -137,12 +152,8 @@ def shows_front(xy: np.ndarray, margin: float = 0.3, min_width: float = 0.1) -> 
     (shoulders along the view, their order down to noise) is never called either way. (The
     rendered client's width is 0.34 of its torso from the side, 0.5-0.64 from above.)"""
     up = xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)
-    lr = (xy[11] - xy[12]) + (xy[23] - xy[24])
-    length, width = float(np.hypot(*up)), float(np.hypot(*lr)) / 2
-    if length == 0 or width < min_width * length:
-        return False
-    # image y points down: a back seen upright has its left on the image left (cross < 0)
-    return float(up[0] * lr[1] - up[1] * lr[0]) / (length * 2 * width) > margin
+    # image y points down: a back seen upright has its left on the image left (sine < 0)
+    return _side_sine(up, xy, min_width) > margin
 
 
 def facing(xy: np.ndarray, min_len: float = 0.1) -> np.ndarray | None:
@@ -151,27 +162,21 @@ def facing(xy: np.ndarray, min_len: float = 0.1) -> np.ndarray | None:
     ``min_len`` torso lengths: seen end-on, their direction is noise). It does not depend on
     which foot is labelled left."""
     f = (xy[31] - xy[29] + xy[32] - xy[30]) / 2
-    torso = float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
     n = float(np.hypot(*f))
-    return f / n if n > 0 and n >= min_len * torso else None
+    return f / n if n > 0 and n >= min_len * torso_px(xy) else None
 
 
 def labels_contradict_feet(xy: np.ndarray, toward: np.ndarray, margin: float = 0.3,
                            min_width: float = 0.1) -> bool:
     """True when a standing body's left/right labels say the opposite of its feet. The
     floor is seen from above by any studio camera (ceiling or high on a wall), so the view
-    of it is not mirrored: a body facing ``toward`` (unit, image px, y down) has its right
-    shoulder and hip on the side where toward x (right - left) > 0. Seen from the head end
-    and above, BlazePose labelled the therapist's upper body the other way round on ~half
-    the frames of the rendered demo (the scalp, not a face, faces the camera) while the feet
+    of it is not mirrored: a body facing ``toward`` (image px, y down) has its left shoulder
+    and hip on the side where toward x (left - right) < 0. Seen from the head end and
+    above, BlazePose labelled the therapist's upper body the other way round on ~half the
+    frames of the rendered demo (the scalp, not a face, faces the camera) while the feet
     kept pointing the right way. As in ``shows_front``, a torso narrower than ``min_width``
     of its length and a sine under ``margin`` are never called."""
-    lr = (xy[12] - xy[11]) + (xy[24] - xy[23])
-    length = float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
-    width = float(np.hypot(*lr)) / 2
-    if length == 0 or width < min_width * length:
-        return False
-    return float(toward[0] * lr[1] - toward[1] * lr[0]) / (2 * width) < -margin
+    return _side_sine(toward, xy, min_width) > margin
 
 
 def mirror(res: LandmarkResult, i: int) -> None:
@@ -196,6 +201,13 @@ class PoseEngine:
         self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
                                      self.cfg.min_detection)
         self.landmarks = LandmarkModel(model_path(f"{self.cfg.model}_engine"), self.cfg.threads)
+        # the studio table's outline and long axis (unit vector), fixed for the engine's life
+        self._table = self._table_axis = None
+        if self.cfg.table is not None:
+            self._table = np.asarray(self.cfg.table, np.float32).reshape(-1, 1, 2)
+            (_, _), (w, h), deg = cv2.minAreaRect(self._table)
+            a = np.deg2rad(deg if w >= h else deg + 90)
+            self._table_axis = np.array([np.cos(a), np.sin(a)])
         self.reset()
 
     def reset(self) -> None:
@@ -325,7 +337,7 @@ class PoseEngine:
                     getattr(res, name)[i] = getattr(res, name)[j]
                 continue
             xy = res.xy[i]
-            torso = max(float(np.hypot(*(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)))), 1.0)
+            torso = max(torso_px(xy), 1.0)
             if np.hypot(*(res.xy[j, [23, 24]].mean(0) - xy[[23, 24]].mean(0))) <= 0.25 * torso:
                 res.xy[i, LEGS] = res.xy[j, LEGS]
                 # the tight crop is less sure that a foot is in view than the full one (its
@@ -349,9 +361,8 @@ class PoseEngine:
             return
         for row in (i, j):
             xy = res.xy[row]
-            if self.cfg.table is not None and self._on_table(xy) and self._along_table(xy):
-                continue
-            if labels_contradict_feet(xy, toward):
+            if labels_contradict_feet(xy, toward) and not (
+                    self.cfg.table is not None and self._on_table(xy) and self._along_table(xy)):
                 mirror(res, row)
 
     def _tracked_at(self, hip: np.ndarray, shoulder: np.ndarray) -> bool:
@@ -381,18 +392,15 @@ class PoseEngine:
         """The torso's centre lies inside the table outline (always, without a table). On
         the rendered scenes the client's lies 0.3-0.9 torso inside, the therapist's, standing
         on it, 0.2-2.5 torso outside: the standing body's hips are higher than the table."""
-        if self.cfg.table is None:
+        if self._table is None:
             return True
         c = xy[TORSO].mean(0)
-        return cv2.pointPolygonTest(np.asarray(self.cfg.table, np.float32).reshape(-1, 1, 2),
-                                    (float(c[0]), float(c[1])), False) > 0
+        return cv2.pointPolygonTest(self._table, (float(c[0]), float(c[1])), False) > 0
 
     def _along_table(self, xy: np.ndarray) -> bool:
         """The torso's axis lies within 30 degrees of the table's long axis in the image."""
-        (_, _), (w, h), deg = cv2.minAreaRect(np.asarray(self.cfg.table, np.float32))
-        axis = np.deg2rad(deg if w >= h else deg + 90)
         up = xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0)
-        return abs(float(up @ [np.cos(axis), np.sin(axis)])) >= np.cos(np.pi / 6) * np.hypot(*up)
+        return abs(float(up @ self._table_axis)) >= np.cos(np.pi / 6) * np.hypot(*up)
 
     def _lies_under(self, a: Track, b: Track) -> bool:
         """Of two overlapping bodies, ``a`` is the one underneath: still, and still before
