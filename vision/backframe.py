@@ -166,23 +166,28 @@ class BackState:
         With the camera, each point is first moved along the vertical from its height (the
         skin, plus ``above_sole_m`` for a point above the sole, such as the ankle) to the joint
         plane that the map is of, so that it maps to where it is on the back."""
-        pts = np.asarray(pts, dtype=np.float64)
-        if self.camera is None:
-            return apply_h(self.h, pts)
-        return apply_h(self.h, C.drop_to_plane(self.camera, pts, self._feet_z(pts, above_sole_m),
-                                               self.z_joints))
+        return self.map_feet(pts, above_sole_m)[0]
 
     def feet_to_room(self, pts: np.ndarray,
                      above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
                      ) -> np.ndarray | None:
         """The same points on the floor plan (..., 2), metres, where the studio's camera is
-        known (None without it): lengths there are real lengths, whatever the body map does
-        beyond the torso (fitted to four torso points of a body whose proportions differ
-        from the atlas's, it stretches the legs)."""
-        if self.camera is None:
-            return None
+        known (None without it)."""
+        return self.map_feet(pts, above_sole_m)[1]
+
+    def map_feet(self, pts: np.ndarray,
+                 above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Foot points in body coordinates (``feet_to_body``) and, where the studio's camera
+        is known, on the floor plan in metres (else None), from one intersection of their
+        viewing rays with their heights. Lengths on the floor plan are real lengths,
+        whatever the body map does beyond the torso (fitted to four torso points of a body
+        whose proportions differ from the atlas's, it stretches the legs)."""
         pts = np.asarray(pts, dtype=np.float64)
-        return C.intersect_plane_z(self.camera, pts, self._feet_z(pts, above_sole_m))[..., :2]
+        if self.camera is None:
+            return apply_h(self.h, pts), None
+        p = C.intersect_plane_z(self.camera, pts, self._feet_z(pts, above_sole_m))
+        return apply_h(self.h, C.project_at_height(self.camera, p, self.z_joints)), p[..., :2]
 
     def _feet_z(self, pts: np.ndarray, above_sole_m: float | np.ndarray) -> np.ndarray:
         """Heights (m) of foot points: first as if on the back; then at the skin's height

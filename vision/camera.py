@@ -180,8 +180,13 @@ def drop_to_plane(cam: CameraModel, uv: np.ndarray, z_point: np.ndarray | float,
     This is the parallax correction: a homography of the plane ``z_plane`` maps the returned
     pixels to where the original points are in that plane's coordinates (their vertical
     projection)."""
-    p = intersect_plane_z(cam, uv, z_point)
-    p = p.copy()
+    return project_at_height(cam, intersect_plane_z(cam, uv, z_point), z_plane)
+
+
+def project_at_height(cam: CameraModel, pts: np.ndarray, z_plane: float) -> np.ndarray:
+    """Pixels (..., 2) of the points straight below (or above) world points (..., 3) at
+    height ``z_plane``; points that did not reach their plane (inf) stay inf."""
+    p = np.array(pts, dtype=np.float64)
     p[..., 2] = np.where(np.isfinite(p[..., 2]), z_plane, np.inf)
     return cam.project(p)
 

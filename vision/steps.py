@@ -341,24 +341,24 @@ class FootTracker:
         n = float(np.linalg.norm(d))
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
         pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u])
-        b = back.feet_to_body(pts, SOLE[[0, 1, 1, 0]])
+        b, room = back.map_feet(pts, SOLE[[0, 1, 1, 0]])
         slack = _slack(b)
-        room = back.feet_to_room(pts, SOLE[[0, 1, 1, 0]])
         judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
             (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room))
         return b[0], b[1], slack, judged
 
     def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float,
-                     judged: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+                     judged: float) -> tuple[np.ndarray, np.ndarray, float]:
         """A foot measured shorter or longer than a foot can be (accepted within the slack of
         a foreshortened view) keeps its centre and direction and takes this foot's length. Its
         heel pad and ball may then be anywhere within the slack along the view: that is their
         uncertainty (third value; 0 for a foot of plausible length), so that a zone it could
-        reach reads `unknown`, never the better zone."""
+        reach reads `unknown`, never the better zone. ``judged``: the length that says
+        whether it is a foot (``_map_foot``: real cm with the camera)."""
         lo, hi = self.p.foot_len_cm
         d = toe_b - heel_b
         n = float(np.linalg.norm(d))
-        if lo <= (n if judged is None else judged) <= hi:
+        if lo <= judged <= hi:
             return heel_b, toe_b, 0.0
         c = (heel_b + toe_b) / 2
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
