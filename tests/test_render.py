@@ -1,10 +1,8 @@
 """Rendered Ashiatsu scenes (samples/render): truth projection, depth-test visibility, studio
 bars, and the pose engine on a rendered tilted-40° view.
 
-Needs the render extra (pip install -e '.[dev,render]') and OSMesa (libosmesa6), a development
-extra. On a developer's machine without it these tests are skipped with that reason (pytest -ra
-lists it); in CI (CI set, as .ci/run installs the extra) a missing renderer is a failure, never
-a skip. The first run builds anny's model cache (~1 min, ANNY_CACHE_DIR or
+Needs the render extra and OSMesa (libosmesa6), which scripts/setup installs; without them
+these tests fail, never skip. The first run builds anny's model cache (~1 min, ANNY_CACHE_DIR or
 ~/.cache/ashiwatch/anny).
 """
 
@@ -19,11 +17,8 @@ pytestmark = pytest.mark.slow
 
 from samples.render import scene as S  # noqa: E402  (sets PYOPENGL_PLATFORM before OpenGL)
 
-REQUIRED = bool(os.environ.get("CI"))  # CI installs the render extra: it must be there
-if REQUIRED:
-    import anny  # noqa: E402,F401
-else:
-    pytest.importorskip("anny", reason="render extra not installed: pip install -e '.[dev,render]'")
+# scripts/setup installs the render extra and OSMesa: without them these tests fail, never skip
+import anny  # noqa: E402,F401
 from samples.render.measure import Tally, torso_px  # noqa: E402
 from samples.render.sequence import CLIENT_ID, THERAPIST_ID, render_sequence  # noqa: E402
 
@@ -32,12 +27,7 @@ FRAMES = 3
 
 @pytest.fixture(scope="module")
 def views():
-    try:
-        S._import_pyrender()
-    except ImportError as e:
-        if REQUIRED:
-            raise
-        pytest.skip(f"render extra not installed (pip install -e '.[dev,render]'): {e}")
+    S._import_pyrender()
     out = {}
     for cam in ("overhead", "tilted40", "side"):
         gen = render_sequence(cam, FRAMES, seed=0)
