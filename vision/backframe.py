@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision import camera as C
-from vision.geometry import apply_h, homography, quad_is_convex
+from vision.geometry import apply_h, body_similarity, homography, quad_is_convex
 from vision.posetrack import KP
 from vision.zones import Atlas, default_atlas
 
@@ -329,11 +329,29 @@ class BackMap:
 
     def _refit(self) -> None:
         try:
-            self._h = homography(self.ref[TORSO], self.atlas.frame_quad)
+            self._h = homography(self.ref[TORSO], self._body_quad(self.ref[TORSO]))
         except ValueError:
             self._h = None
         self.oblique = self.oblique_table if self.oblique_table is not None else \
             C.obliqueness_deg(self.ref[TORSO], self.atlas.frame_quad, self.p.proportion_slack)
+
+    def _body_quad(self, quad_px: np.ndarray) -> np.ndarray:
+        """Where the held torso corners (LS, RS, RH, LH) lie in body coordinates.
+
+        With the studio's camera, in the client's own proportions: the corners on the joint
+        plane in metres, put on the atlas's axes by a similarity (``body_similarity``). The
+        image→body map is then the camera's plane homography followed by that similarity, so a
+        client whose hip joints are narrower than the atlas's keeps them narrow instead of
+        being read as a view in perspective (which stretched the legs and the flanks). Without
+        the camera one image cannot tell taper from perspective: the atlas's own quad."""
+        ref = self.atlas.frame_quad
+        if self.camera is None:
+            return ref
+        w = C.intersect_plane_z(self.camera, quad_px, self.z_joints)[:, :2]
+        try:
+            return apply_h(body_similarity(w, ref), w)
+        except ValueError:
+            return ref
 
     @staticmethod
     def _deviation(a: np.ndarray, b: np.ndarray) -> float:

@@ -188,3 +188,37 @@ def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
     return np.sum(crosses & (x < xint), axis=1) % 2 == 1
+
+
+def body_similarity(quad_m: np.ndarray, ref_quad: np.ndarray) -> np.ndarray:
+    """The 3x3 map from a plane (metres) to body coordinates in the body's own proportions.
+
+    ``quad_m``: the torso corners (left shoulder, right shoulder, right hip, left hip) on the
+    plane of the joints; ``ref_quad``: the atlas's. A similarity (rotation or reflection,
+    translation, one scale): mid-shoulders to the atlas's mid-shoulders, the shoulders-to-hips
+    axis along the atlas's, the left side to the atlas's left, lengths scaled so that the torso
+    has the atlas's length. Unlike a homography onto ``ref_quad`` it keeps the body's own
+    taper (hip joints 0.45-0.75 of the shoulder spread between people): a narrow pelvis is not
+    read as perspective. Raises ValueError for a degenerate torso."""
+    q = np.asarray(quad_m, dtype=np.float64)
+    ref = np.asarray(ref_quad, dtype=np.float64)
+    ms, mh = (q[0] + q[1]) / 2, (q[2] + q[3]) / 2
+    rs, rh = (ref[0] + ref[1]) / 2, (ref[2] + ref[3]) / 2
+    length, ref_len = float(np.linalg.norm(mh - ms)), float(np.linalg.norm(rh - rs))
+    if not np.isfinite(length) or length < 1e-9:
+        raise ValueError("degenerate torso")
+    u = (mh - ms) / length                      # shoulders -> hips on the plane
+    v = np.array([-u[1], u[0]])
+    if np.dot(q[0] - q[1], v) < 0:              # the body's left
+        v = -v
+    ru = (rh - rs) / ref_len
+    rv = np.array([-ru[1], ru[0]])
+    if np.dot(ref[0] - ref[1], rv) < 0:
+        rv = -rv
+    scale = ref_len / length
+    # body = rs + scale * (rv * <p - ms, v> + ru * <p - ms, u>)
+    a = scale * (np.outer(rv, v) + np.outer(ru, u))
+    m = np.eye(3)
+    m[:2, :2] = a
+    m[:2, 2] = rs - a @ ms
+    return m

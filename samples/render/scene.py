@@ -217,12 +217,13 @@ def spine_point(client: anny_body.Body, along: float, lateral: float) -> np.ndar
 
 
 def body_homography(client: anny_body.Body):
-    """World xy (table plane) -> the atlas's body coordinates (reference cm), from the client's
-    shoulders and hips as the safety core maps them (vision/backframe.py)."""
-    from vision.geometry import homography
+    """World xy (table plane) -> the atlas's body coordinates (reference cm), in the client's
+    own proportions from its shoulder and hip joints, as the safety core maps them with the
+    studio's camera (vision/backframe.py, vision.geometry.body_similarity)."""
+    from vision.geometry import body_similarity
     from vision.zones import default_atlas
     kp = client.keypoints[:, :2]
-    return homography(kp[[11, 12, 24, 23]], default_atlas().frame_quad)
+    return body_similarity(kp[[11, 12, 24, 23]], default_atlas().frame_quad)
 
 
 def target_point(client: anny_body.Body, place) -> np.ndarray:
