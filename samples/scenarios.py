@@ -508,7 +508,10 @@ class Session:
 
     # -- outputs --------------------------------------------------------------------------------
     def header(self):
-        return Header(fps=self.cfg.fps, width=self.cfg.width, height=self.cfg.height)
+        # the generator's noise (1-3.5 px, independent per frame) is its own, not the pose
+        # engine's: the safety core adds no engine error to it (vision.steps.KP_SIGMA_CM)
+        return Header(fps=self.cfg.fps, width=self.cfg.width, height=self.cfg.height,
+                      source="generated")
 
     def studio(self):
         bars = np.stack([self.camera.project(b) for b in self.bars3d])

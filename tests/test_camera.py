@@ -167,7 +167,7 @@ def test_camera_solved_from_the_table_outline():
 def test_a_foot_seen_by_one_point_is_lifted_too():
     """A tilted camera, the toe tip hidden: the heel and the ankle, each lifted from its own
     height, still place the step (vision.steps with BackState.feet_to_body)."""
-    from vision.steps import FootTracker
+    from vision.steps import FootTracker, params_for
     table = 0.65
     z_j = table + C.JOINT_PLANE_ABOVE_TABLE_M
     z_skin = z_j + C.SKIN_ABOVE_JOINTS_M
@@ -180,7 +180,7 @@ def test_a_foot_seen_by_one_point_is_lifted_too():
     bm = BackMap(camera=cam, table_top_m=table)
     for i in range(20):
         back = bm.update(i / 30, ckp)
-    ft = FootTracker("left")
+    ft = FootTracker("left", params=params_for("truth"))   # exact keypoints
     heel_end = np.array([20.0, 34.0])                     # the flank, toes toward the feet
     for i in range(75):
         u = min(i / 15, 1.0)                               # 0.5 s in, then at rest

@@ -21,7 +21,7 @@ from vision.report import (AlertOut, ClientOut, Contraindication, FeetInterval, 
                            Report, StepOut, Summary)
 from vision.roles import RoleAssigner, Roles
 from vision.rules import RuleEngine
-from vision.steps import FootStatus, FootTracker
+from vision.steps import FootStatus, FootTracker, params_for
 from vision.studio import Studio
 from vision.zones import Atlas, default_atlas
 
@@ -53,7 +53,8 @@ class Auditor:
                             table_top_m=studio.table_top if studio is not None else 0.65,
                             table=None if studio is None else studio.table,
                             image_size=(header.width, header.height))
-        self.feet = {s: FootTracker(s, self.atlas) for s in ("left", "right")}
+        self.feet = {s: FootTracker(s, self.atlas, params_for(header.source))
+                     for s in ("left", "right")}
         self.hands = {s: HandGrip(s) for s in ("left", "right")}
         self.rules = RuleEngine(self.profile)
         self.bars = np.zeros((0, 2, 2)) if studio is None else studio.bars
@@ -107,12 +108,14 @@ class Auditor:
                  if self.profile.height_cm else
                  f"cm of a {ref_h:g} cm reference body (shoulder-to-hip = 0.288 x stature)")
         steps_out = [StepOut(foot=s.foot, start_s=round(s.start_s, 3), end_s=round(s.end_s, 3),
-                             zone=s.zone,
+                             zone=s.zone, possible=s.possible, verdict=s.verdict,
+                             zone_p=s.zone_p,
                              body_xy_cm=None if s.body_xy is None or s.zone == "unknown"
                              else [round(s.body_xy[0] * scale, 1), round(s.body_xy[1] * scale, 1)])
                      for s in steps]
         alerts_out = [AlertOut(kind=a.kind, severity=a.severity, start_s=round(a.start_s, 3),
-                               end_s=round(a.end_s, 3), foot=a.foot) for a in alerts]
+                               end_s=round(a.end_s, 3), foot=a.foot, possible=a.possible)
+                      for a in alerts]
         dt = 1.0 / fps
         feet_iv = _runs([(r[0], r[2]) for r in self._log], dt)
         grip = {side: [GripInterval(start_s=a, end_s=b, state=v)

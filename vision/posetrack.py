@@ -61,10 +61,17 @@ class Header:
     width: int
     height: int
     keypoints: str = "blazepose33"
+    # What made the keypoints, which says how far off they may be (vision.steps.KP_SIGMA_CM):
+    # "engine:<model>" (ashiwatch's pose engine), "truth" (a renderer's or generator's exact
+    # joints), or None (unknown: read as the least accurate model).
+    source: str | None = None
 
     def to_json(self) -> dict:
-        return {"pose_track": FORMAT_VERSION, "fps": self.fps, "width": self.width,
-                "height": self.height, "keypoints": self.keypoints}
+        d = {"pose_track": FORMAT_VERSION, "fps": self.fps, "width": self.width,
+             "height": self.height, "keypoints": self.keypoints}
+        if self.source is not None:
+            d["source"] = self.source
+        return d
 
 
 def frame_to_json(frame: Frame) -> dict:
@@ -106,7 +113,8 @@ def _parse_header(obj: object, where: str) -> Header:
                              f"(expected {{\"pose_track\": 1, ...}})")
     try:
         header = Header(fps=float(obj["fps"]), width=int(obj["width"]), height=int(obj["height"]),
-                        keypoints=str(obj.get("keypoints", "blazepose33")))
+                        keypoints=str(obj.get("keypoints", "blazepose33")),
+                        source=None if obj.get("source") is None else str(obj["source"]))
     except (KeyError, TypeError, ValueError) as e:
         raise PoseTrackError(f"{where}: header needs numeric fps, width and height ({e})") from None
     if header.keypoints != "blazepose33":

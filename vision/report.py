@@ -21,6 +21,13 @@ class StepOut(BaseModel):
     body_xy_cm: Optional[list[float]] = Field(
         None, description="loaded centre of the foot: [x lateral, + client's left; y from the "
                           "shoulder line toward the feet], cm; null when not located")
+    # Added within version 1 (older reports have none): the zone decided over the whole stance
+    # with the keypoints' uncertainty (docs/safety-core.md, "Uncertainty").
+    possible: bool = Field(False, description="a danger zone lies within the step's "
+                                              "uncertainty but is not sure: 'possible <zone>'")
+    verdict: Optional[str] = Field(None, description="the zone, or 'possible <zone>'")
+    zone_p: dict[str, float] = Field(default_factory=dict,
+                                     description="probability of each zone under the foot")
 
 
 class AlertOut(BaseModel):
@@ -29,6 +36,7 @@ class AlertOut(BaseModel):
     start_s: float
     end_s: float
     foot: Optional[Side] = None
+    possible: bool = False   # a step alert whose zone is possible, not sure (StepOut.possible)
 
 
 class FeetInterval(BaseModel):

@@ -41,6 +41,7 @@ class Alert:
     start_s: float
     end_s: float
     foot: str | None = None
+    possible: bool = False     # a step alert on a zone that is possible, not sure
 
 
 class Debouncer:
@@ -172,8 +173,10 @@ def step_alerts(steps: list[Step], profile: Profile, join_s: float = 0.3) -> lis
         prev = last.get(key)
         if prev is not None and s.start_s - prev.end_s <= join_s:
             prev.end_s = max(prev.end_s, s.end_s)
+            prev.possible = prev.possible and s.possible
             continue
-        a = Alert(kind, profile.severity(kind, SEVERITY[kind]), s.start_s, s.end_s, s.foot)
+        a = Alert(kind, profile.severity(kind, SEVERITY[kind]), s.start_s, s.end_s, s.foot,
+                  s.possible)
         out.append(a)
         last[key] = a
     return out

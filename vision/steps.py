@@ -23,7 +23,8 @@ from vision import camera as C
 from vision.backframe import BackState
 from vision.geometry import complete_foot, foot_loaded_parts
 from vision.posetrack import KP
-from vision.zones import Atlas, default_atlas
+from vision.zones import (WORST_FIRST, Atlas, decide, default_atlas, probabilities_out,
+                          zone_distribution)
 
 FOOT_KP = {
     side: {"heel": KP[f"{side}_heel"], "toe": KP[f"{side}_foot_index"],
@@ -41,6 +42,28 @@ def _slack(four: np.ndarray) -> float:
     where a point did not map."""
     v = max(float(np.linalg.norm(four[2] - four[1])), float(np.linalg.norm(four[3] - four[0])))
     return v if np.isfinite(v) else 0.0
+
+
+# The heel and toe-tip keypoints' error by the pose track's source (Header.source): 1 sigma
+# (along the foot, across it) in the image, in cm at the torso's image scale. The engine reads
+# a foot short along its own axis far more than it misplaces it sideways. The engine's: its
+# median absolute error on the rendered benchmark's development sessions over 0.674 (the
+# median of |N(0, 1)|), per model (docs/safety-core.md, "Uncertainty"). A renderer's truth:
+# exact. The scenario generator's: its own per-frame noise, which averages out over a stance.
+# Unknown: the least accurate model's.
+KP_SIGMA_CM: dict[str | None, dict[str, tuple[float, float]]] = {
+    "engine:heavy": {"heel": (3.7, 1.8), "toe": (6.4, 2.8)},
+    "engine:full": {"heel": (3.7, 1.8), "toe": (6.4, 2.8)},
+    "engine:lite": {"heel": (3.7, 1.8), "toe": (6.4, 2.8)},
+    "truth": {"heel": (0.0, 0.0), "toe": (0.0, 0.0)},
+    "generated": {"heel": (0.0, 0.0), "toe": (0.0, 0.0)},
+}
+KP_SIGMA_CM[None] = KP_SIGMA_CM["engine:lite"]
+
+
+def params_for(source: str | None) -> "StepParams":
+    """Step parameters for keypoints from ``source`` (a pose track header's)."""
+    return StepParams(kp_sigma_cm=dict(KP_SIGMA_CM.get(source, KP_SIGMA_CM[None])))
 
 
 @dataclass
@@ -73,6 +96,16 @@ class StepParams:
     partial_uncertainty_cm: dict = field(default_factory=lambda: {"heel": (0.5, 4.0),
                                                                    "toe": (3.0, 1.0)})
     ankle_above_sole_m: float = 0.07   # the ankle joint over the sole: 0.039 H (Drillis)
+    # The keypoints' own error on the heel and toe tip (1 sigma along and across the foot in
+    # the image), in cm at the client's torso scale in the image (image px = this x px per body
+    # cm): KP_SIGMA_CM of the track's source. Mapped to the body through the view (a foot seen along the view is far
+    # less sure along its length), it is the uncertainty of every located frame, on top of the
+    # back's and the completion's.
+    kp_sigma_cm: dict = field(default_factory=lambda: dict(KP_SIGMA_CM[None]))
+    # A planted foot's place in each frame is the median of its located places over this long:
+    # noise that changes from frame to frame averages out (what is left is the keypoints'
+    # systematic error, kp_sigma_cm), while a glide's path is followed.
+    smooth_s: float = 0.4
 
 
 @dataclass
@@ -83,6 +116,12 @@ class Step:
     zone: str
     body_xy: tuple[float, float] | None   # loaded centre, reference cm
     hidden_share: float = 0.0
+    possible: bool = False    # a danger zone within the uncertainty, not sure: "possible <zone>"
+    zone_p: dict[str, float] = field(default_factory=dict)   # probability of each zone
+
+    @property
+    def verdict(self) -> str:
+        return f"possible {self.zone}" if self.possible else self.zone
 
 
 @dataclass
@@ -93,6 +132,7 @@ class FootStatus:
     planted: bool
     zone: str          # the running zone of the current step, or of the foot where it is now
     on_client: bool    # planted and not off the body (unknown counts: it may carry weight)
+    possible: bool = False   # the zone is a danger zone within the uncertainty, not sure
 
 
 @dataclass
@@ -106,7 +146,16 @@ class _Plant:
     stretch: list = field(default_factory=list)      # per whole-foot frame: see _true_length
     frames: int = 0
     known: int = 0
+    # summed zone probabilities of the located frames (WORST_FIRST order): the step's zone is
+    # decided over its whole stance, each frame with its own uncertainty
+    mass: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
+    # (t, zone probabilities or None) of the last frames: those after the moment the plant is
+    # closed at (backdated to when the foot began to move) are the foot travelling, not the step
+    tail: deque = field(default_factory=lambda: deque(maxlen=90))
+    # (t, heel, toe, covariance) of the located frames of the last StepParams.smooth_s
+    recent: deque = field(default_factory=deque)
     zone: str = "unknown"
+    possible: bool = False
 
 
 class FootTracker:
@@ -148,7 +197,7 @@ class FootTracker:
                ) -> FootStatus:
         ix = FOOT_KP[self.side]
         visible = False
-        heel_b = toe_b = None
+        heel_b = toe_b = cov = None
         partial: str | None = None        # "heel" / "toe": located by that point alone
         stretch = 0.0                     # extra uncertainty (cm) of a foot of implausible length
         if kp is not None:
@@ -160,8 +209,8 @@ class FootTracker:
                 slack = 0.0
                 if back.known:
                     # Measured on the body plane: the image scale varies across a tilted view.
-                    hb, tb, slack, judged = self._map_foot(back, kp[ix["heel"], :2],
-                                                           kp[ix["toe"], :2], px_per_cm)
+                    hb, tb, slack, judged, cov = self._map_foot(back, kp[ix["heel"], :2],
+                                                                kp[ix["toe"], :2], px_per_cm)
                     foot_len = float(np.linalg.norm(hb - tb))
                 else:
                     foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
@@ -216,10 +265,15 @@ class FootTracker:
                 self.far_frames = 0
             if back.known and visible:
                 heel_b, toe_b, stretch = self._true_length(hb, tb, slack, judged[0])
+                cov = cov + stretch ** 2 * np.eye(2)
             elif back.known:
                 seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
                 ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
                 heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, self._known_length())
+                # the seen point's own error (at the torso's scale) and the completion's
+                var = max(self.p.kp_sigma_cm[partial]) ** 2 + \
+                    np.asarray(self.p.partial_uncertainty_cm[partial], dtype=np.float64) ** 2
+                cov = var[:, None, None] * np.eye(2)
         else:
             self.hist.clear()
             self.recent.clear()
@@ -280,11 +334,27 @@ class FootTracker:
             self.still_since = None
             self.far_frames = 0
             self.gliding = True
+        dist = None
+        located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
+            np.all(np.isfinite(toe_b))
+        if located:
+            cov = cov + back.uncertainty_cm ** 2 * np.eye(2)
         if self.plant is not None:
             pl = self.plant
             pl.frames += 1
-            if heel_b is not None and np.all(np.isfinite(heel_b)) and np.all(np.isfinite(toe_b)):
+            if located:
+                pl.recent.append((t, heel_b, toe_b, cov))
+            while pl.recent and t - pl.recent[0][0] > self.p.smooth_s:
+                pl.recent.popleft()
+            if located:
+                sm = list(zip(*pl.recent))
+                dist = zone_distribution(self.atlas, np.median(sm[1], axis=0),
+                                         np.median(sm[2], axis=0), np.mean(sm[3], axis=0),
+                                         back.legs)
+            pl.tail.append((t, dist))
+            if dist is not None:
                 pl.known += 1
+                pl.mass += dist
                 if partial is None:
                     pl.heels.append(heel_b)
                     pl.toes.append(toe_b)
@@ -297,17 +367,16 @@ class FootTracker:
                             pl.part_kind):
                     if len(lst) > 900:   # a long stand: the last ~30 s are enough
                         del lst[:300]
-            pl.zone = self._zone(pl, back)
-            zone = pl.zone
-        elif heel_b is not None:
-            unc = back.uncertainty_cm + (np.full(2, stretch) if partial is None else
-                                         np.asarray(self.p.partial_uncertainty_cm[partial]))
-            zone = self.atlas.foot_zone(heel_b, toe_b, back.legs, unc)
+            pl.zone, pl.possible = self._zone(pl)
+            zone, possible = pl.zone, pl.possible
+        elif located:
+            dist = zone_distribution(self.atlas, heel_b, toe_b, cov, back.legs)
+            zone, possible = decide(dist) if dist is not None else ("unknown", False)
         else:
-            zone = "unknown"
+            zone, possible = "unknown", False
         planted = self.plant is not None
         return FootStatus(self.side, seen, planted, zone,
-                          planted and zone != "off_body")
+                          planted and zone != "off_body", possible)
 
     def _located(self, pl: _Plant) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The plant's heel and toe (median over its frames) and their extra uncertainty: from
@@ -328,24 +397,34 @@ class FootTracker:
             self.p.default_foot_cm
 
     def _map_foot(self, back: BackState, heel: np.ndarray, toe: np.ndarray, px_per_cm: float
-                  ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float]]:
+                  ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float], np.ndarray]:
         """Heel and toe tip in body coordinates, the body cm that a keypoint error of
         ``kp_error_share`` of a foot moves either along the foot's direction in the image
         (large where the view foreshortens the foot, a camera at the head end looking along
         it; small from above), and (length, that slack) to judge whether this is a foot: in
         real cm on the floor plan where the studio's camera is known (the body map stretches
         the legs: on the rendered demo a foot on the back of the knee maps ~45 body cm long),
-        else in body cm. One mapping of four points."""
+        else in body cm; and the two points' covariances (2, 2, 2) in body cm² from the
+        engine's keypoint error. One mapping of eight points."""
         sigma = self.p.kp_error_share * self.p.default_foot_cm * px_per_cm
         d = toe - heel
         n = float(np.linalg.norm(d))
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
-        pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u])
-        b, room = back.map_feet(pts, SOLE[[0, 1, 1, 0]])
-        slack = _slack(b)
+        # and each point moved by the keypoints' error along and across the foot in the image:
+        # the columns of (the map's Jacobian) x sigma, whose outer product is the point's
+        # covariance on the body
+        w = np.array([-u[1], u[0]])
+        (ha, hc), (ta, tc) = (np.asarray(self.p.kp_sigma_cm[k]) * px_per_cm
+                              for k in ("heel", "toe"))
+        pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u,
+                        heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w])
+        b, room = back.map_feet(pts, SOLE[[0, 1, 1, 0, 0, 0, 1, 1]])
+        slack = _slack(b[:4])
         judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
-            (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room))
-        return b[0], b[1], slack, judged
+            (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room[:4]))
+        jac = np.stack([(b[4:6] - b[0]).T, (b[6:8] - b[1]).T])      # (2 points, 2, 2)
+        cov = jac @ jac.transpose(0, 2, 1)
+        return b[0], b[1], slack, judged, cov
 
     def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float,
                      judged: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -365,14 +444,12 @@ class FootTracker:
         half = u * self._known_length() / 2
         return c - half, c + half, float(slack)
 
-    def _zone(self, pl: _Plant, back: BackState) -> str:
+    def _zone(self, pl: _Plant) -> tuple[str, bool]:
+        """The plant's zone over its whole stance: the mean of its located frames' zone
+        probabilities (``decide``); unknown while too few of its frames locate the foot."""
         if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
-            return "unknown"
-        loc = self._located(pl)
-        if loc is None:
-            return "unknown"
-        heel, toe, unc = loc
-        return self.atlas.foot_zone(heel, toe, back.legs, back.uncertainty_cm + unc)
+            return "unknown", False
+        return decide(pl.mass / pl.known)
 
     def _close(self, t_end: float) -> None:
         pl = self.plant
@@ -383,13 +460,24 @@ class FootTracker:
         self.fast_frames = 0
         if pl is None or t_end - pl.start < self.p.min_step_s:
             return
+        for t, dist in pl.tail:
+            if t > t_end:          # the foot already travelling: not part of the stance
+                pl.frames -= 1
+                if dist is not None:
+                    pl.known -= 1
+                    pl.mass -= dist
+        pl.zone, pl.possible = self._zone(pl)
+        if pl.zone == "off_body":
+            return     # beside the client (on the floor), no danger zone near: not a step on it
+        zone_p = pl.mass / max(pl.known, 1)
         xy = None
         loc = self._located(pl) if pl.known else None
         if loc is not None:
             centres, _ = foot_loaded_parts(loc[0], loc[1])
             xy = tuple(float(v) for v in centres.mean(0))
         self.steps.append(Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
-                               1.0 - pl.known / max(pl.frames, 1)))
+                               1.0 - pl.known / max(pl.frames, 1), pl.possible,
+                               probabilities_out(zone_p) if pl.known else {}))
 
     def finish(self, t_end: float) -> None:
         if self.plant is not None:

@@ -140,6 +140,70 @@ class Atlas:
         return zone
 
 
+# -- a step's zone as probabilities ---------------------------------------------------------------
+# A stratified sample of the standard 2-D normal: rings at the radii that split its mass into
+# equal shares, points evenly spread on each ring and turned from ring to ring. Deterministic,
+# so that a report is the same on every machine (a random draw is not, across numpy releases).
+def _normal_2d(rings: int = 4, per_ring: int = 8) -> np.ndarray:
+    q = (np.arange(rings) + 0.5) / rings
+    r = np.sqrt(-2.0 * np.log(1.0 - q))
+    k = np.arange(per_ring)
+    ang = 2 * np.pi * (k[None, :] + 0.5 * (np.arange(rings)[:, None] % 2)) / per_ring
+    return np.stack([r[:, None] * np.cos(ang), r[:, None] * np.sin(ang)], -1).reshape(-1, 2)
+
+
+NORMAL_2D = _normal_2d()
+# The toe tip's error is independent of the heel's: pair each heel offset with another one.
+_TOE_PAIR = (11 * np.arange(len(NORMAL_2D)) + 5) % len(NORMAL_2D)
+
+# A danger zone with at least this probability is flagged ("possible <zone>"); one with at least
+# P_SURE is the step's zone without "possible". The step reads safe only when every danger zone
+# is below P_FLAG: 0.9 sure that it is not on one.
+P_FLAG = 0.10
+P_SURE = 0.70
+
+
+def zone_distribution(atlas: "Atlas", heel: np.ndarray, toe: np.ndarray, cov: np.ndarray,
+                      legs=None) -> np.ndarray | None:
+    """Probabilities (len(WORST_FIRST),) of the zone under one foot (the worst under its heel
+    pad and ball), the heel and toe-tip points being Gaussian around ``heel`` and ``toe`` with
+    covariances ``cov`` (2, 2, 2) in body cm². None when a point is not finite or is more
+    unsure than MAX_UNCERTAINTY_CM (it could be anywhere on the back)."""
+    heel, toe = np.asarray(heel, dtype=np.float64), np.asarray(toe, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    if not (np.all(np.isfinite(heel)) and np.all(np.isfinite(toe)) and np.all(np.isfinite(cov))):
+        return None
+    if np.max(np.trace(cov, axis1=-2, axis2=-1)) > 2 * MAX_UNCERTAINTY_CM ** 2:
+        return None
+    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(2))
+    hs = heel + NORMAL_2D @ chol[0].T
+    ts = toe + NORMAL_2D[_TOE_PAIR] @ chol[1].T
+    centres, radii = foot_loaded_parts(hs, ts)
+    pts = disc_samples(centres, radii)                       # (K, 18, 2)
+    ranks = atlas.zone_index(pts.reshape(-1, 2), legs).reshape(len(hs), -1).min(axis=1)
+    return np.bincount(ranks, minlength=len(WORST_FIRST)) / len(hs)
+
+
+def decide(p: np.ndarray) -> tuple[str, bool]:
+    """(zone, possible) from a step's zone probabilities: the likeliest danger zone whenever a
+    danger zone reaches P_FLAG (``possible`` unless it reaches P_SURE), else safe or off the
+    body, whichever is likelier. Never safe while a danger zone is within the uncertainty."""
+    p = np.asarray(p, dtype=np.float64)
+    danger = np.array([_RANK[z] for z in WORST_FIRST if z in RISKY])
+    pd = p[danger]
+    if pd.max() >= P_FLAG:
+        i = int(danger[np.argmax(pd)])   # ties: the worse zone (WORST_FIRST order)
+        return WORST_FIRST[i], bool(p[i] < P_SURE)
+    if p[_RANK["unknown"]] >= max(p[_RANK["safe"]], p[_RANK["off_body"]]):
+        return "unknown", False
+    return ("safe" if p[_RANK["safe"]] >= p[_RANK["off_body"]] else "off_body"), False
+
+
+def probabilities_out(p: np.ndarray, min_p: float = 0.005) -> dict[str, float]:
+    """The zone probabilities worth printing, worst zone first, rounded."""
+    return {z: round(float(v), 3) for z, v in zip(WORST_FIRST, p) if v >= min_p}
+
+
 # A foot part this unsure could be on any zone of the back (the spine to the flank is ~15 cm,
 # the neck to the kidneys ~35): its zone is unknown without looking (and without sampling a
 # disc of millions of points).

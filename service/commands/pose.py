@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         info = source.info
         engine = PoseEngine(EngineConfig(model=model, table=st.table if st else None,
                                          table_head=st.table_head if st else None))
-        header = Header(fps=info.fps, width=info.width, height=info.height)
+        header = Header(fps=info.fps, width=info.width, height=info.height, source=engine.source)
         try:
             writer = PoseTrackWriter(out, header)
             video = open_writer(annotate, info.fps, info.width, info.height) if annotate else None

@@ -194,6 +194,11 @@ def same_body(xy_a: np.ndarray, xy_b: np.ndarray, torso: float, tol: float = 0.2
 
 
 class PoseEngine:
+    @property
+    def source(self) -> str:
+        """What a pose track's header names as its keypoints' maker (vision.posetrack.Header)."""
+        return f"engine:{self.cfg.model}"
+
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
         if self.cfg.model not in ("lite", "full", "heavy"):

@@ -51,7 +51,8 @@ def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | 
     ``track_frames``."""
     source = FrameSource(path)
     engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head))
-    header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height)
+    header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height,
+                    source=engine.source)
 
     def frames() -> Iterator[Frame]:
         with source:
