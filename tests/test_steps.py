@@ -115,6 +115,27 @@ def test_without_a_back_map_the_zone_is_unknown():
 
 
 # -- the held back map -----------------------------------------------------------------------
+def test_a_covered_client_drifting_confidently_does_not_move_the_held_back():
+    # Under the therapist a pose model reads the client with high confidence and a slow drift
+    # (here 0.12 torso lengths over 4 s, within what "agrees"): alone, such readings refine the
+    # held map; while someone stands on the client they are not followed.
+    base = client_kp()
+    probe = np.array([[400.0, 250.0]])
+    moved = {}
+    for covered in (False, True):
+        bm = BackMap()
+        for i in range(30):                                   # 1 s alone
+            bm.update(i / FPS, base)
+        h0 = bm.state().h.copy()
+        for i in range(30, 150):                              # 4 s: the readings drift
+            kp = base.copy()
+            kp[:, 0] += 0.12 * 50.4 * SCALE * (i - 30) / 120
+            st = bm.update(i / FPS, kp, covered=covered)
+            assert st.state == "established"
+        moved[covered] = float(np.abs(apply_h(st.h, probe) - apply_h(h0, probe)).max())
+    assert moved[True] < 0.01 and moved[False] > 1.0, moved
+
+
 def test_back_map_is_established_held_under_occlusion_and_re_established_after_a_move():
     rng = np.random.default_rng(1)
     bm = BackMap()

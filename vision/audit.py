@@ -71,7 +71,10 @@ class Auditor:
             self._t0 = t
         self._t = t
         roles = self.roles.assign(t, frame.people)
-        back: BackState = self.back.update(t, None if roles.client is None else roles.client.kp)
+        # covered: a foot was on the client in the last frame (the held back is not nudged)
+        covered = bool(self._log) and self._log[-1][2] > 0
+        back: BackState = self.back.update(t, None if roles.client is None else roles.client.kp,
+                                           covered)
         if back.scale_px > 0:
             self._px_per_cm = back.scale_px
         if back.known:

@@ -227,10 +227,17 @@ class BackMap:
         self._disagree: deque = deque()         # (t, kp) recent confident disagreeing obs
         self._h: np.ndarray | None = None
         self.moves = 0                          # times the client was seen to move
+        self._covered = False                   # someone stands on the client this frame
 
     # -- public -------------------------------------------------------------------------------
-    def update(self, t: float, kp: np.ndarray | None) -> BackState:
-        """Feed the client's keypoints (33, 3) for this frame, or None when not seen."""
+    def update(self, t: float, kp: np.ndarray | None, covered: bool = False) -> BackState:
+        """Feed the client's keypoints (33, 3) for this frame, or None when not seen.
+
+        ``covered``: someone stands on the client now. A pose model fooled by the body on top
+        reads the covered client with high confidence and a slow drift (up to 0.3 shoulder
+        widths on rendered scenes), which nudging would follow: the held map is then only
+        re-established by a real move, never nudged."""
+        self._covered = covered
         obs = None if kp is None else torso_corners(kp, self.p.min_vis, self.atlas.frame_quad,
                                                     self.camera, self.z_joints)
         if obs is not None:
@@ -399,7 +406,10 @@ class BackMap:
         return span >= self.p.suspect_s and self._share_disagree() >= self.p.disagree_frac
 
     def _nudge(self, kp: np.ndarray, torso: bool) -> None:
-        """Move held keypoints toward confident observations that agree with them."""
+        """Move held keypoints toward confident observations that agree with them (only
+        while nobody stands on the client)."""
+        if self._covered:
+            return
         tol = self.p.agree_tol * torso_length(self.ref[TORSO])
         vis = kp[:, 2] >= self.p.min_vis
         d = np.linalg.norm(kp[:, :2] - self.ref, axis=1)

@@ -386,7 +386,7 @@ class CameraWorker:
         self._publish("camera_online", detail=detail)
         self.online = True
         active: set[tuple[str, str | None]] = set()
-        steps: dict[str, str] = {}      # foot -> zone it is planted on (step events)
+        steps: dict[str, tuple] = {}    # foot -> (zone, possible) it is planted on (step events)
         t = 0.0
         n = 0
         reason = "end of replay"
@@ -404,11 +404,15 @@ class CameraWorker:
                 # a `step` event when a foot is planted on the client, and again when the
                 # running zone of that step changes (kind = the zone; for the dashboard's map)
                 now_steps = planted_zones(fs)
-                for foot, zone in sorted(now_steps.items()):
-                    if steps.get(foot) != zone:
+                # (detail "possible": a danger zone within the step's uncertainty, not sure)
+                now_steps = {foot: (zone, fs.feet[foot].possible)
+                             for foot, zone in now_steps.items()}
+                for foot, (zone, possible) in sorted(now_steps.items()):
+                    if steps.get(foot) != (zone, possible):
                         alert = ZONE_ALERT.get(zone)
                         self._publish("step", t=t, kind=zone, foot=foot, frame_wall_time=wall,
-                                      severity=None if alert is None else sev(alert))
+                                      severity=None if alert is None else sev(alert),
+                                      detail="possible" if possible else None)
                 steps = now_steps
                 for kind, foot in sorted(now_active - active, key=str):
                     ev = self._publish("alert_start", t=t, kind=kind, foot=foot,
