@@ -14,6 +14,7 @@ import yaml
 from vision.posetrack import Frame, Header, Person, PoseTrackWriter
 from vision.camera import CameraModel
 from vision.studio import Studio
+from vision.zones import WORST_FIRST
 
 from . import scene as S
 
@@ -88,13 +89,13 @@ def as_camera(camera: "str | S.CameraPreset | S.Camera") -> S.Camera:
 
 def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int, seed: int = 0,
                     fps: float = 10.0, session: bool = False, stances=None,
-                    plan_kw: dict | None = None):
+                    plan_kw: dict | None = None, look: "S.Look | None" = None):
     """Yields the Studio first, then one RenderedFrame per frame. ``session``: the SESSION
     stances (or ``stances``; ``frames`` is then ignored: ~1 s per stance at ``fps``), with
     each frame's truth zones; else ``frames`` frames through KEYFRAMES. The camera: a preset's
-    name, a CameraPreset or a Camera."""
+    name, a CameraPreset or a Camera. ``look``: instead of the seed's."""
     import cv2
-    look = S.Look.from_seed(seed)
+    look = look or S.Look.from_seed(seed)
     camera = as_camera(camera_name)
     client = S.place_client(look)
     plan = session_plan(client, fps, stances=stances or SESSION, **(plan_kw or {})) \
@@ -131,7 +132,8 @@ def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int,
 def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, frames: int = 12,
                    seed: int = 0, fps: float = 10.0, session: bool = False, stances=None,
                    fourcc: str = "mp4v", video_name: str = "scene.mp4",
-                   label: str | None = None, plan_kw: dict | None = None) -> dict:
+                   label: str | None = None, plan_kw: dict | None = None,
+                   look: "S.Look | None" = None) -> dict:
     """scene.mp4, truth.jsonl, studio.yaml (with the true camera); with ``session`` also
     scene.truth.json (the steps, their zones and the no-hands intervals, in
     samples/evaluate.compare's format)."""
@@ -139,7 +141,7 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     camera = as_camera(camera_name)
-    gen = render_sequence(camera, frames, seed, fps, session, stances, plan_kw)
+    gen = render_sequence(camera, frames, seed, fps, session, stances, plan_kw, look)
     studio = next(gen)
     (out / "studio.yaml").write_text(yaml.safe_dump(studio.to_dict(), default_flow_style=None,
                                                     sort_keys=False))
@@ -151,7 +153,7 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
     render_s = 0.0
     zones, seen = [], []
     with PoseTrackWriter(out / "truth.jsonl", Header(fps=fps, width=camera.width,
-                                                     height=camera.height)) as track:
+                                                     height=camera.height, source="truth")) as track:
         t0 = time.perf_counter()
         for frame in gen:
             render_s += time.perf_counter() - t0
@@ -163,7 +165,7 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
             t0 = time.perf_counter()
     writer.release()
     if session:
-        look_client = S.place_client(S.Look.from_seed(seed))
+        look_client = S.place_client(look or S.Look.from_seed(seed))
         name = label or (camera_name if isinstance(camera_name, str) else "custom")
         truth = session_truth(session_plan(look_client, fps, stances=stances or SESSION,
                                            **(plan_kw or {})), zones, seen, fps, name, seed)
@@ -178,6 +180,7 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
 # foot moves between stances. The zone in the comment is the design; the truth file gives the
 # zone the atlas finds under each planted foot of the rendered bodies (truth_zone).
 KNEE_R = "knee_R"   # the client's right knee crease (placed from the client's own knee)
+KNEE_L = "knee_L"   # and the left
 SESSION = [
     # (left foot, right foot, hands on the bars)
     ((4.0, 10.0), (-4.0, 10.0), True),     # both on the upper paraspinals: safe
@@ -193,9 +196,10 @@ SESSION = [
 
 
 def _body_xy(client, place) -> tuple[float, float]:
-    if place == KNEE_R:
+    if place in (KNEE_R, KNEE_L):
         from vision.geometry import apply_h
-        knee = apply_h(S.body_homography(client), client.keypoints[[26], :2])[0]
+        knee = apply_h(S.body_homography(client),
+                       client.keypoints[[26 if place == KNEE_R else 25], :2])[0]
         return float(knee[0]), float(knee[1]) + 4.0   # the ball of the foot near the crease
     return place
 
@@ -217,38 +221,58 @@ class PlannedFrame:
     beside: bool = False           # lead-in: the therapist stands on the floor beside the table
 
 
+def _options(stance) -> dict:
+    """A stance's 4th item: the therapist's yaw in degrees (a number), or a dict of ``yaw``,
+    ``glide`` (the foot that changes slides there under load for ``glide_s`` instead of
+    stepping: the erector glide Ashiatsu is made of) and ``lift`` ("L"/"R": that foot is held
+    up, the therapist on one foot)."""
+    if len(stance) <= 3:
+        return {}
+    return {"yaw": float(stance[3])} if not isinstance(stance[3], dict) else dict(stance[3])
+
+
 def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 0.375,
-                 lead_s: float = 1.0, stances=SESSION) -> list[PlannedFrame]:
+                 lead_s: float = 1.0, stances=SESSION, glide_s: float = 2.0
+                 ) -> list[PlannedFrame]:
     """Frames of a session through ``stances``: each held ``hold_s``, the foot that changes
-    travelling (unweighted, knee bent) for ``move_s`` between them; first ``lead_s`` with the
-    therapist beside the table (the client alone on it, as a session starts: the safety core
-    needs to see the client's back before anyone stands on it)."""
+    travelling (unweighted, knee bent) for ``move_s`` between them, or gliding under load for
+    ``glide_s``; first ``lead_s`` with the therapist beside the table (the client alone on it,
+    as a session starts: the safety core needs to see the client's back before anyone stands
+    on it)."""
     hold, move = max(1, round(hold_s * fps)), max(2, round(move_s * fps))
-    # a stance may name a 4th item: the therapist's yaw (degrees, Step.yaw)
-    resolved = [(_body_xy(client, st[0]), _body_xy(client, st[1]), st[2],
-                 float(st[3]) if len(st) > 3 else 0.0) for st in stances]
+    glide = max(2, round(glide_s * fps))
+    resolved = [(_body_xy(client, st[0]), _body_xy(client, st[1]), st[2], _options(st))
+                for st in stances]
     lf0, rf0, _, _ = resolved[0]
     out: list[PlannedFrame] = [
         PlannedFrame(S.Step(("body", *lf0), ("body", *rf0), arms_up=False),
                      {"left": False, "right": False}, True, beside=True)
         for _ in range(round(lead_s * fps))]
-    for k, (lf, rf, hands, yaw) in enumerate(resolved):
+    for k, (lf, rf, hands, opt) in enumerate(resolved):
+        yaw, held_up = opt.get("yaw", 0.0), opt.get("lift")
         if k:
-            plf, prf, phands, pyaw = resolved[k - 1]
-            for i in range(move):
-                f = (i + 1) / (move + 1)
+            plf, prf, phands, popt = resolved[k - 1]
+            pyaw, pheld = popt.get("yaw", 0.0), popt.get("lift")
+            gliding = bool(opt.get("glide"))
+            n = glide if gliding else move
+            for i in range(n):
+                f = (i + 1) / (n + 1)
                 lerp = lambda a, b: ("body", *(np.array(a) + f * (np.array(b) - np.array(a))))  # noqa: E731
                 moving_l = plf != lf
-                lift = "L" if moving_l else "R"
+                # a glide keeps both feet down; a step lifts the travelling one; a foot held up
+                # in the stance before or after stays up
+                lift = None if gliding else ("L" if moving_l else "R")
+                lift = lift or pheld or held_up
+                down = {"left": lift != "L", "right": lift != "R"}
                 # a turn pivots on the planted foot while the other travels
                 out.append(PlannedFrame(S.Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
                                                arms_up=phands and hands,
                                                yaw=pyaw + f * (yaw - pyaw)),
-                                        {"left": not moving_l, "right": moving_l},
-                                        phands and hands))
+                                        down, phands and hands))
         for _ in range(hold):
-            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), arms_up=hands, yaw=yaw),
-                                    {"left": True, "right": True}, hands))
+            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), lift=held_up,
+                                           arms_up=hands, yaw=yaw),
+                                    {"left": held_up != "L", "right": held_up != "R"}, hands))
     return out
 
 
@@ -279,10 +303,12 @@ def session_truth(plan: list[PlannedFrame], zones: list[dict[str, str]],
             j = i
             while j < len(plan) and plan[j].planted[foot]:
                 j += 1
-            mid = (i + j - 1) // 2
             seen = sum(foot_seen[k][foot] for k in range(i, j))
+            # a glide crosses zones: its zone is the worst it passes over (for a still foot,
+            # the zone it stands on)
+            zone = min((zones[k][foot] for k in range(i, j)), key=WORST_FIRST.index)
             steps.append(dict(foot=foot, start_s=round(i / fps, 3), end_s=round(j / fps, 3),
-                              zone=zones[mid][foot], hidden=bool(seen < 0.5 * (j - i))))
+                              zone=zone, hidden=bool(seen < 0.5 * (j - i))))
             i = j
     steps.sort(key=lambda s: (s["start_s"], s["foot"]))
     no_hands, i = [], 0

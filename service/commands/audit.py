@@ -179,7 +179,7 @@ def _write_pages(report, html: Optional[Path], pdf: Optional[Path], shots, note,
 def summary_line(report, out: Path) -> str:
     """One line for a person: what the audit found and where the report is."""
     import collections
-    zones = collections.Counter(s.zone for s in report.steps)
+    zones = collections.Counter(s.verdict or s.zone for s in report.steps)
     danger = {z: n for z, n in zones.items() if z not in ("safe", "off_body")}
     sev = collections.Counter(a.severity for a in report.alerts)
     return (f"{out}: {report.duration_s:.1f} s, {len(report.steps)} steps "
@@ -322,9 +322,22 @@ def evaluate(
     work: Optional[Path] = typer.Option(None, "--work", help="keep generated sessions here"),
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     no_camera: bool = typer.Option(False, "--no-camera", help="studio files without the camera: the parallax of oblique views is flagged, not corrected"),
+    rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
+    split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
+    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
-    (with the studio's camera, or --no-camera without it)."""
+    (with the studio's camera, or --no-camera without it); --rendered: the rendered benchmark
+    (docs/rendered-scenes.md)."""
+    if rendered:
+        if split not in ("dev", "report"):
+            raise fail(f"--split {split!r}: expected dev or report")
+        try:
+            from samples.render import benchmark
+        except ImportError as e:
+            raise fail(f"the rendered benchmark needs the render extra (scripts/setup): {e}")
+        benchmark.run(split, sessions, echo=typer.echo)
+        return
     from samples.evaluate import format_table, run_suite
     if suite not in ("small", "large", "stress"):
         raise fail(f"--suite {suite!r}: expected small, large or stress")
