@@ -75,7 +75,6 @@ class StepParams:
     settle_s: float = 0.12      # at rest this long to count as planted
     min_step_s: float = 0.4     # shorter plants are not steps
     v_knee: float = 30.0        # hidden foot: knee speed beyond what the hips explain (cm/s)
-    relocate_cm: float = 4.0    # a planted foot found this far from where it settled has moved
     # plausible heel-to-toe length: real cm on the floor plan with the studio camera, else
     # reference cm on the body map
     foot_len_cm: tuple[float, float] = (10.0, 45.0)
@@ -106,6 +105,10 @@ class StepParams:
     # noise that changes from frame to frame averages out (what is left is the keypoints'
     # systematic error, kp_sigma_cm), while a glide's path is followed.
     smooth_s: float = 0.4
+    # A step's probability of each zone is the largest mean over this long of its frames'
+    # probabilities: a glide that passes over the kidney was on the kidney, for a still foot it
+    # is the mean over the stance.
+    peak_s: float = 0.5
 
 
 @dataclass
@@ -146,11 +149,14 @@ class _Plant:
     stretch: list = field(default_factory=list)      # per whole-foot frame: see _true_length
     frames: int = 0
     known: int = 0
-    # summed zone probabilities of the located frames (WORST_FIRST order): the step's zone is
-    # decided over its whole stance, each frame with its own uncertainty
-    mass: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
-    # (t, zone probabilities or None) of the last frames: those after the moment the plant is
-    # closed at (backdated to when the foot began to move) are the foot travelling, not the step
+    # The zone probabilities (WORST_FIRST order) of the located frames of the last peak_s, their
+    # sum, and the largest mean over such a window so far: the step's zone is decided over its
+    # whole stance (its path, for a glide), each frame with its own uncertainty.
+    window: deque = field(default_factory=deque)
+    window_sum: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
+    peak: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
+    # (t, located, peak so far) of the last frames: those after the moment the plant is closed
+    # at (backdated to when the foot began to move) are the foot travelling, not the step
     tail: deque = field(default_factory=lambda: deque(maxlen=90))
     # (t, heel, toe, covariance) of the located frames of the last StepParams.smooth_s
     recent: deque = field(default_factory=deque)
@@ -167,12 +173,6 @@ class FootTracker:
         self.p = params or StepParams()
         self.hist: deque = deque()      # (t, centre px) of visible frames
         self.knee_hist: deque = deque()
-        self.anchor: np.ndarray | None = None   # where the current plant settled (px)
-        self._anchor_sum = np.zeros(2)
-        self._anchor_n = 0
-        self.recent: deque = deque(maxlen=5)     # last positions of the foot (px)
-        self.far_frames = 0
-        self.gliding = False    # the last plant ended by sliding away: be stricter to re-plant
         self.hidden_since: float | None = None
         self.still_since: float | None = None
         self.fast_frames = 0
@@ -244,25 +244,11 @@ class FootTracker:
             if pattern != self.pattern:
                 # A different set of points has a different centre: restart the speed.
                 self.hist.clear()
-                self.recent.clear()
             self.pattern = pattern
             self.knee_hist.clear()
-            c = pts.mean(0)
-            speed = self._speed(self.hist, t, c, px_per_cm)
-            self.recent.append(c)
-            # A short shuffle can stay under the speed threshold: a plant whose foot is now
-            # clearly somewhere else has ended all the same. Both where it settled and where it
-            # is now are averages over a few frames, so that noise is not a shuffle.
-            if self.plant is not None and self._anchor_n < 10:
-                self._anchor_sum = self._anchor_sum + c
-                self._anchor_n += 1
-                self.anchor = self._anchor_sum / self._anchor_n
-            now = np.mean(self.recent, axis=0)
-            if self.anchor is not None and self._anchor_n >= 5 and len(self.recent) >= 3 and \
-                    np.linalg.norm(now - self.anchor) / px_per_cm > self.p.relocate_cm:
-                self.far_frames += 1
-            else:
-                self.far_frames = 0
+            # A foot that slides slowly under load (a glide) stays planted: one step, its path
+            # judged whole; it ends when the foot moves off faster.
+            speed = self._speed(self.hist, t, pts.mean(0), px_per_cm)
             if back.known and visible:
                 heel_b, toe_b, stretch = self._true_length(hb, tb, slack, judged[0])
                 cov = cov + stretch ** 2 * np.eye(2)
@@ -276,7 +262,6 @@ class FootTracker:
                 cov = var[:, None, None] * np.eye(2)
         else:
             self.hist.clear()
-            self.recent.clear()
             self.pattern = None
             hips = [KP["left_hip"], KP["right_hip"]]
             if kp is not None and kp[ix["knee"], 2] >= self.p.min_vis and \
@@ -299,22 +284,16 @@ class FootTracker:
         # State machine with hysteresis: planted after settle_s at rest, unplanted after two
         # fast frames. A hidden foot with nothing to judge by keeps its state.
         if speed is not None:
-            v_still = self.p.v_still * (0.5 if self.gliding else 1.0)
-            if speed < v_still:
+            if speed < self.p.v_still:
                 if self.still_since is None:
                     self.still_since = t - 0.5 * self.p.window_s
                 self.fast_frames = 0
             elif speed > self.p.v_move:
                 self.fast_frames += 1
                 self.still_since = None
-                self.gliding = False
             if self.plant is None and self.still_since is not None and \
                     t - self.still_since >= self.p.settle_s:
                 self.plant = _Plant(start=max(self.still_since, 0.0))
-                self.anchor = None
-                self._anchor_sum = np.zeros(2)
-                self._anchor_n = 0
-                self.gliding = False
             elif self.plant is not None and self.fast_frames >= need_fast:
                 self._close(t - 0.5 * self.p.window_s)
         # A located step whose foot then disappears is closed where it was seen; what follows
@@ -329,11 +308,6 @@ class FootTracker:
             start = self.hidden_since
             self._close(start)
             self.plant = _Plant(start=start)
-        if self.plant is not None and self.far_frames >= 3:
-            self._close(t - 3.0 / 30)
-            self.still_since = None
-            self.far_frames = 0
-            self.gliding = True
         dist = None
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
@@ -351,10 +325,14 @@ class FootTracker:
                 dist = zone_distribution(self.atlas, np.median(sm[1], axis=0),
                                          np.median(sm[2], axis=0), np.mean(sm[3], axis=0),
                                          back.legs)
-            pl.tail.append((t, dist))
             if dist is not None:
                 pl.known += 1
-                pl.mass += dist
+                pl.window.append((t, dist))
+                pl.window_sum = pl.window_sum + dist
+                while t - pl.window[0][0] > self.p.peak_s:
+                    pl.window_sum = pl.window_sum - pl.window.popleft()[1]
+                if len(pl.window) >= min(3, pl.known):
+                    pl.peak = np.maximum(pl.peak, pl.window_sum / len(pl.window))
                 if partial is None:
                     pl.heels.append(heel_b)
                     pl.toes.append(toe_b)
@@ -367,6 +345,7 @@ class FootTracker:
                             pl.part_kind):
                     if len(lst) > 900:   # a long stand: the last ~30 s are enough
                         del lst[:300]
+            pl.tail.append((t, dist is not None, pl.peak))
             pl.zone, pl.possible = self._zone(pl)
             zone, possible = pl.zone, pl.possible
         elif located:
@@ -445,31 +424,29 @@ class FootTracker:
         return c - half, c + half, float(slack)
 
     def _zone(self, pl: _Plant) -> tuple[str, bool]:
-        """The plant's zone over its whole stance: the mean of its located frames' zone
-        probabilities (``decide``); unknown while too few of its frames locate the foot."""
+        """The plant's zone over its whole stance: from the largest mean over peak_s of its
+        located frames' zone probabilities (``decide``); unknown while too few of its frames
+        locate the foot."""
         if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
             return "unknown", False
-        return decide(pl.mass / pl.known)
+        return decide(pl.peak)
 
     def _close(self, t_end: float) -> None:
         pl = self.plant
         self.plant = None
-        self.anchor = None
-        self._anchor_sum = np.zeros(2)
-        self._anchor_n = 0
         self.fast_frames = 0
         if pl is None or t_end - pl.start < self.p.min_step_s:
             return
-        for t, dist in pl.tail:
-            if t > t_end:          # the foot already travelling: not part of the stance
-                pl.frames -= 1
-                if dist is not None:
-                    pl.known -= 1
-                    pl.mass -= dist
+        before = [(lo, pk) for t, lo, pk in pl.tail if t <= t_end]
+        after = [lo for t, lo, _ in pl.tail if t > t_end]
+        if after:                  # the foot already travelling: not part of the stance
+            pl.frames -= len(after)
+            pl.known -= sum(after)
+            pl.peak = before[-1][1] if before else np.zeros(len(WORST_FIRST))
         pl.zone, pl.possible = self._zone(pl)
         if pl.zone == "off_body":
             return     # beside the client (on the floor), no danger zone near: not a step on it
-        zone_p = pl.mass / max(pl.known, 1)
+        zone_p = pl.peak
         xy = None
         loc = self._located(pl) if pl.known else None
         if loc is not None:
