@@ -301,7 +301,7 @@ def test_advise_without_the_render_extra_says_how_to_install_it(monkeypatch, tmp
     res = CliRunner().invoke(app, ["advise", "samples/demo/studio.yaml", "--out",
                                    str(tmp_path / "adv")])
     assert res.exit_code == 2
-    assert "pip install -e '.[render]'" in res.output and len(res.output.strip().splitlines()) == 1
+    assert "scripts/setup" in res.output and len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "adv").exists()
 
 
@@ -332,5 +332,5 @@ def test_demo_command_audits_the_bundled_session(tmp_path):
                                                                        "unknown", None)]
     assert len(as_danger) >= 4, danger
     assert sum(r["zone"] == r["truth"] for r in as_danger) >= 3, danger
-    assert not any(r["found"] and r["zone"] == "safe" for r in danger), danger
+    assert not any(r["found"] and r["zone"] in ("safe", "off_body") for r in danger), danger
     assert c["no_hands_found"] == c["no_hands"] == 2

@@ -85,6 +85,10 @@ class StepParams:
     kp_error_share: float = 0.25
     min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
     hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
+    # A planted foot whose speed could not be measured for a while (its points hidden or
+    # changing) and that is then found this far (body cm) from where it was has stepped, unseen:
+    # a new step. A glide is seen moving slowly all along and stays one step.
+    jump_cm: float = 8.0
     # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
     # length, or 0.152 x the reference stature (Drillis & Contini) before it was measured.
     default_foot_cm: float = 26.6
@@ -174,6 +178,8 @@ class FootTracker:
         self.hist: deque = deque()      # (t, centre px) of visible frames
         self.knee_hist: deque = deque()
         self.hidden_since: float | None = None
+        self.unmeasured_since: float | None = None   # planted, speed unknown since
+        self.last_place: np.ndarray | None = None    # body cm, the last frame with a speed
         self.still_since: float | None = None
         self.fast_frames = 0
         self.plant: _Plant | None = None
@@ -308,9 +314,23 @@ class FootTracker:
             start = self.hidden_since
             self._close(start)
             self.plant = _Plant(start=start)
-        dist = None
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
+        if self.plant is None:
+            self.unmeasured_since = self.last_place = None
+        elif speed is None:
+            if self.unmeasured_since is None:
+                self.unmeasured_since = t
+        elif located:
+            place = (heel_b + toe_b) / 2
+            if self.unmeasured_since is not None and self.last_place is not None and \
+                    np.linalg.norm(place - self.last_place) > self.p.jump_cm:
+                start = self.unmeasured_since
+                self._close(start)
+                self.plant = _Plant(start=start)
+            self.unmeasured_since = None
+            self.last_place = place
+        dist = None
         if located:
             cov = cov + back.uncertainty_cm ** 2 * np.eye(2)
         if self.plant is not None:

@@ -5,7 +5,7 @@ overhead camera, so we render our own: a table, two overhead bars, a client lyin
 therapist standing on the client's back, seen by the studio's camera, with both people's 33
 BlazePose keypoints projected into the image and marked hidden where the depth buffer says so.
 
-Needs the ``render`` extra (``pip install -e '.[render]'``) and OSMesa (``apt-get install
+Needs the ``render`` extra and OSMesa (``bash scripts/setup`` installs both; ``apt-get install
 libosmesa6``); see docs/rendered-scenes.md. Importing this package needs neither: the heavy
 imports live in the modules that use them.
 """

@@ -108,11 +108,14 @@ class Session:
     fps: float = 10.0
 
     def key(self) -> str:
-        spec = json.dumps(asdict(self) | {"stances": plans(self.shift)[self.plan]},
+        spec = json.dumps(asdict(self) | {"stances": plans(self.shift)[self.plan],
+                                          "renderer": RENDERER_VERSION},
                           sort_keys=True, default=str)
         return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
+# bumped when the renderer draws the same session differently (a new cache entry)
+RENDERER_VERSION = 2     # 2: raised hands turned onto the bars
 PLAN_KW = {"hold_s": 1.3, "move_s": 0.4, "lead_s": 1.5, "glide_s": 2.0}
 
 # development: the places and seeds the pipeline is tuned on (the demo is seed 0)

@@ -147,7 +147,7 @@ LEG_LENGTH = 0.85  # hip joint to ankle in anny's default body, metres
 
 
 def therapist_pose(arms_up: bool, left_foot: tuple[float, float], right_foot: tuple[float, float],
-                   lift: str | None = None) -> dict:
+                   lift: str | None = None, arm_turn: dict | None = None) -> dict:
     """Standing; each foot's offset (forward, outward) in metres from where it stands at rest,
     reached by hip flexion and abduction (no IK: the legs stay straight). ``lift`` names the
     foot ("L"/"R") whose knee bends a little to take the weight off it."""
@@ -160,9 +160,13 @@ def therapist_pose(arms_up: bool, left_foot: tuple[float, float], right_foot: tu
         if lift == side:
             pose[f"lowerleg01.{side}"] = (("x", 25),)
     if arms_up:
-        # arms raised overhead and out to the bars, hands at about 0.29 m from the midline
-        pose["upperarm01.L"] = (("y", -125),)
-        pose["upperarm01.R"] = (("y", 125),)
+        # arms raised overhead and out to the bars, hands at about 0.29 m from the midline;
+        # ``arm_turn`` ("L"/"R" -> (degrees about y, degrees about x)) turns a raised arm so
+        # that its hand reaches the bar (scene.place_therapist)
+        turn = arm_turn or {}
+        for side, base in (("L", -125.0), ("R", 125.0)):
+            dy, dx = turn.get(side, (0.0, 0.0))
+            pose[f"upperarm01.{side}"] = (("y", base + dy), ("x", dx))
     else:
         pose["upperarm01.L"] = (("y", 20),)
         pose["upperarm01.R"] = (("y", -20),)

@@ -269,8 +269,10 @@ def _yaw(deg: float) -> np.ndarray:
     return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
 
 
-def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body.Body:
-    """The therapist posed so that the feet land on the step's places on the client's back."""
+def place_therapist(client: anny_body.Body, step: Step, look: Look,
+                    bars: np.ndarray | None = None) -> anny_body.Body:
+    """The therapist posed so that the feet land on the step's places on the client's back,
+    and, with ``bars`` (2, 2, 3) and the arms up, the hands on the bars."""
     targets = {s: target_point(client, p) for s, p in (("L", step.left), ("R", step.right))}
     turn = _yaw(step.yaw)
     standing = turn @ anny_body.STANDING
@@ -305,7 +307,33 @@ def place_therapist(client: anny_body.Body, step: Step, look: Look) -> anny_body
         sole = posed.vertices[near, 2].min()
         skin = surface_height(client, feet[s][:2] + xy, radius=0.06)
         lift = max(lift, skin - sole)
-    return posed.transformed(np.eye(3), np.array([*xy, lift]))
+    shift = np.array([*xy, lift])
+    if bars is not None and step.arms_up:
+        # The arms are posed, not solved: as the therapist walks along the back, steps to the
+        # side and stands higher or lower, raised hands drift off fixed bars (10-20 cm seen).
+        # Turn each upper arm about the shoulder so that its wrist points at its grip (the
+        # nearest bar, the wrist GRIP_BELOW_BAR_M under the bar's axis, where it is along it).
+        turns = {}
+        for s, sh, wr in (("L", 11, 15), ("R", 12, 16)):
+            w = posed.keypoints[wr] + shift
+            bar = min(bars, key=lambda b: abs(b[0, 1] - w[1]))
+            grip = np.array([w[0], bar[0, 1], bar[0, 2] - GRIP_BELOW_BAR_M])
+            d0 = standing.T @ (w - (posed.keypoints[sh] + shift))
+            d1 = standing.T @ (grip - (posed.keypoints[sh] + shift))
+            dy = np.arctan2(d1[0], d1[2]) - np.arctan2(d0[0], d0[2])
+            c, si = np.cos(dy), np.sin(dy)
+            d0 = np.array([c * d0[0] + si * d0[2], d0[1], -si * d0[0] + c * d0[2]])
+            dx = np.arctan2(d1[2], d1[1]) - np.arctan2(d0[2], d0[1])
+            turns[s] = (float(np.degrees(dy)), float(np.degrees(dx)))
+        posed = anny_body.pose_body(
+            anny_body.therapist_pose(step.arms_up, offsets["L"], offsets["R"], step.lift,
+                                     arm_turn=turns),
+            look.therapist_shape).transformed(standing, np.zeros(3))
+    return posed.transformed(np.eye(3), shift)
+
+
+# a gripping hand: the wrist keypoint this far under the bar's axis (a ~3 cm bar in the palm)
+GRIP_BELOW_BAR_M = 0.04
 
 
 def bars_world(therapist: anny_body.Body, room: Room = DEFAULT_ROOM) -> np.ndarray:

@@ -109,7 +109,7 @@ def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int,
     renderer = S.Renderer(camera)
     try:
         for i, step in enumerate(steps):
-            therapist = S.place_therapist(client, step, look)
+            therapist = S.place_therapist(client, step, look, bars)
             if session and plan[i].beside:
                 therapist = beside_table(therapist)
             shot = renderer.render(client, therapist, bars, look)

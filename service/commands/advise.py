@@ -8,9 +8,9 @@ import typer
 
 from service.errors import fail
 
-INSTALL = ("the camera advisor renders the studio and needs the render extra: "
-           "pip install -e '.[render]' && pip install --no-deps 'pyrender==0.1.45' "
-           "(and apt-get install libosmesa6); see docs/rendered-scenes.md")
+INSTALL = ("the camera advisor renders the studio and needs the render extra and OSMesa: "
+           "bash scripts/setup (uv sync --frozen --all-extras, apt-get install libosmesa6); "
+           "see docs/rendered-scenes.md")
 
 
 def _renderer_available() -> str | None:

@@ -335,7 +335,8 @@ def evaluate(
         try:
             from samples.render import benchmark
         except ImportError as e:
-            raise fail(f"the rendered benchmark needs the render extra (scripts/setup): {e}")
+            raise fail(f"the rendered benchmark needs the render extra and OSMesa "
+                       f"(bash scripts/setup): {e}")
         benchmark.run(split, sessions, echo=typer.echo)
         return
     from samples.evaluate import format_table, run_suite
