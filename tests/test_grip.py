@@ -87,3 +87,40 @@ def test_a_hidden_hand_becomes_unknown_not_on():
     kp[[KP["left_wrist"], KP["left_index"], KP["left_pinky"]], 2] = 0.05
     states = [g.update(kp, BARS) for _ in range(5)]
     assert states[-1] == "unknown"
+
+
+# -- in the room: the studio's camera and the bars' height ----------------------------------------
+def test_with_the_camera_and_the_bars_height_the_grip_is_judged_in_metres():
+    import vision.camera as C
+    from vision.grip import Bars3D
+    K = np.array([[800.0, 0, 640], [0, 800.0, 360], [0, 0, 1]])
+    cam = C.look_at([1.6, 0.0, 2.9], [0.0, 0.0, 0.9], K)      # the head end, looking down
+    height, ys = 2.45, (0.3, -0.3)
+    bars3d = np.array([[[-1.1, y, height], [1.1, y, height]] for y in ys])
+    bars_px = cam.project(bars3d.reshape(-1, 3)).reshape(-1, 2, 2)
+    bars = Bars3D(bars_px, cam, height)
+    assert len(bars) == 2
+    # a point on the bar's axis: 0 m; 10 cm inward of it, across the line of sight: ~0.1 m,
+    # wherever it is along the bar; 10 cm under it, nearly along the line of sight from the head
+    # end: much less (one camera cannot tell; docs/safety-core.md, "What it does not know")
+    pts = cam.project(np.array([[0.2, 0.3, height], [-0.5, 0.2, height], [0.6, 0.2, height],
+                                [-0.5, 0.3, height - 0.10]]))
+    d = bars.distance_m(pts)
+    np.testing.assert_allclose(d[:3, 0], [0.0, 0.10, 0.10], atol=0.015)
+    assert 0.0 < d[3, 0] < 0.07
+    assert np.all(d[:, 1] > 0.4)
+    # a hand (wrist, index, pinky) around the left bar grips it; one 25 cm lower and inward,
+    # off its line of sight, does not, in the same shoulder-width rule as the image
+    kp = np.zeros((33, 3))
+    kp[[KP["left_shoulder"], KP["right_shoulder"]]] = [[600, 400, 1], [680, 400, 1]]
+    grip = np.array([[0.1, 0.3, height - 0.04], [0.1, 0.31, height + 0.03],
+                     [0.12, 0.29, height + 0.03]])
+    away = grip + [0.0, -0.12, -0.25]
+    g = HandGrip("left")
+    for pts, want in ((grip, "on"), (away, "off")):
+        kp[[KP["left_wrist"], KP["left_index"], KP["left_pinky"]], :2] = cam.project(pts)
+        kp[[KP["left_wrist"], KP["left_index"], KP["left_pinky"]], 2] = 1.0
+        assert hand_bar_distance(kp, "left", bars) < 0.06 if want == "on" else \
+            hand_bar_distance(kp, "left", bars) > 0.12
+        states = [g.update(kp, bars) for _ in range(5)]
+        assert states[-1] == want, (want, states)

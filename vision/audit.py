@@ -14,7 +14,7 @@ import numpy as np
 
 from vision.backframe import BackMap, BackState
 from vision.camera import FOOT_ABOVE_JOINTS_M
-from vision.grip import HandGrip
+from vision.grip import Bars3D, HandGrip
 from vision.posetrack import Frame, Header
 from vision.profile import Profile
 from vision.report import (AlertOut, ClientOut, Contraindication, FeetInterval, GripInterval,
@@ -58,6 +58,8 @@ class Auditor:
         self.hands = {s: HandGrip(s) for s in ("left", "right")}
         self.rules = RuleEngine(self.profile)
         self.bars = np.zeros((0, 2, 2)) if studio is None else studio.bars
+        if studio is not None and studio.camera is not None and studio.bars_height_m:
+            self.bars = Bars3D(studio.bars, studio.camera, studio.bars_height_m)   # in metres
         self._px_per_cm = float(np.hypot(header.width, header.height)) / 300.0
         self._log: list[tuple] = []     # (t, back state, feet count, left grip, right grip)
         self._oblique: list[float] = []  # the view's estimated obliqueness while established

@@ -1,10 +1,14 @@
 """Bar grip: per hand, per moment, is the hand on an overhead bar?
 
-A hand is on a bar when its wrist, index and pinky keypoints lie near a bar segment of the
-studio file (image pixels). Distances are measured in the therapist's shoulder widths (a hand
-gripping a bar seen from above is foreshortened, its own length is no scale) so that the rule does
-not depend on the camera; an on/off threshold pair and a few frames of persistence (hysteresis)
-keep keypoint noise from making the state flicker.
+A hand is on a bar when its wrist, index and pinky keypoints lie near a bar. With the studio's
+camera and the bars' height (``bars_height_m``) the bars are lines in the room and the distance
+is in metres, from each point's viewing ray to the bar's axis (``Bars3D``): the same for every
+camera place and image size. Without them it is measured in the image, to the bar segments of
+the studio file, in the therapist's shoulder widths (a hand gripping a bar seen from above is
+foreshortened, its own length is no scale), which depends on the view (on the rendered demo a
+gripping hand reads 0.15-0.22 shoulder widths from its bar). Both feed the same rule, in
+shoulder widths (metres / SHOULDER_M with the camera): an on/off threshold pair and a few frames
+of persistence (hysteresis) keep keypoint noise from making the state flicker.
 """
 
 from __future__ import annotations
@@ -18,6 +22,38 @@ from vision.posetrack import KP
 
 HAND_KP = {side: [KP[f"{side}_wrist"], KP[f"{side}_index"], KP[f"{side}_pinky"]]
            for side in ("left", "right")}
+# A shoulder width in metres (0.259 x a 175 cm stature, Drillis & Contini): the unit that puts
+# distances in metres on the thresholds below.
+SHOULDER_M = 0.45
+
+
+class Bars3D:
+    """The bars as lines in the room: their image segments' rays at the bars' height."""
+
+    def __init__(self, bars_px: np.ndarray, camera, height_m: float):
+        from vision.camera import intersect_plane_z
+        ends = intersect_plane_z(camera, np.asarray(bars_px, dtype=np.float64), height_m)
+        ok = np.all(np.isfinite(ends), axis=(1, 2))
+        self.p0 = ends[ok, 0]                                     # (M, 3)
+        a = ends[ok, 1] - ends[ok, 0]
+        self.axis = a / np.linalg.norm(a, axis=1, keepdims=True)  # (M, 3) unit
+        self.camera = camera
+
+    def __len__(self) -> int:
+        return len(self.p0)
+
+    def distance_m(self, pts_px: np.ndarray) -> np.ndarray:
+        """(N, M): from each pixel's viewing ray to each bar's axis, metres (the closest
+        approach of two lines)."""
+        d = self.camera.rays(np.asarray(pts_px, dtype=np.float64))       # (N, 3)
+        c = self.camera.centre
+        n = np.cross(d[:, None, :], self.axis[None, :, :])               # (N, M, 3)
+        norm = np.linalg.norm(n, axis=-1)
+        w = self.p0[None, :, :] - c
+        along = np.abs(np.einsum("nmk,nmk->nm", w, n)) / np.maximum(norm, 1e-9)
+        # a ray parallel to a bar: the distance of the bar from the ray
+        par = np.linalg.norm(np.cross(w, d[:, None, :]), axis=-1)
+        return np.where(norm > 1e-6, along, par)
 
 
 @dataclass
@@ -29,9 +65,10 @@ class GripParams:
     let_go: float = 0.06     # ... or this much farther than its own grip distance (+ jitter)
 
 
-def hand_bar_distance(kp: np.ndarray, side: str, bars: np.ndarray, min_vis: float = 0.5
-                      ) -> float | None:
-    """Mean distance (px) of the visible wrist/index/pinky points to the nearest bar segment.
+def hand_bar_distance(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
+                      min_vis: float = 0.5) -> float | None:
+    """Mean distance of the visible wrist/index/pinky points to the nearest bar: image px to the
+    bar segments, or metres from their rays to the bars' axes (``Bars3D``).
 
     None when fewer than two of them are visible: a hand we cannot see is not "on".
     """
@@ -39,8 +76,29 @@ def hand_bar_distance(kp: np.ndarray, side: str, bars: np.ndarray, min_vis: floa
     vis = pts[:, 2] >= min_vis
     if vis.sum() < 2 or len(bars) == 0:
         return None
+    if isinstance(bars, Bars3D):
+        # One camera cannot tell a hand on a bar from one anywhere along the same line of
+        # sight: from a ceiling camera at the head end a hand hanging beside the hips lines up
+        # with the bar above it. A hand on an overhead bar is raised: its wrist lies farther
+        # from the hips than the shoulders do (a hanging one lies near the hips), in any view.
+        if not _raised(kp, side, min_vis):
+            return float("inf")
+        d = bars.distance_m(pts[vis, :2])
+    else:
+        d = point_segment_distance(pts[vis, :2], bars)
     # All the hand's points near one and the same bar: mean over the points, best bar.
-    return float(point_segment_distance(pts[vis, :2], bars).mean(axis=0).min())
+    return float(d.mean(axis=0).min())
+
+
+def _raised(kp: np.ndarray, side: str, min_vis: float) -> bool:
+    """The wrist farther from the mid-hips than the mid-shoulders are (True when the torso is
+    not seen well enough to tell: the distance then decides alone)."""
+    sh, hp = [KP["left_shoulder"], KP["right_shoulder"]], [KP["left_hip"], KP["right_hip"]]
+    wr = kp[KP[f"{side}_wrist"]]
+    if wr[2] < min_vis or np.any(kp[sh + hp, 2] < min_vis):
+        return True
+    hips = kp[hp, :2].mean(0)
+    return bool(np.linalg.norm(wr[:2] - hips) > np.linalg.norm(kp[sh, :2].mean(0) - hips))
 
 
 def shoulder_width(kp: np.ndarray, min_vis: float = 0.5) -> float | None:
@@ -76,7 +134,7 @@ class HandGrip:
     def scale(self) -> float | None:
         return float(np.median(self._sw)) if self._sw else None
 
-    def update(self, kp: np.ndarray | None, bars: np.ndarray) -> str:
+    def update(self, kp: np.ndarray | None, bars: "np.ndarray | Bars3D") -> str:
         raw = "unknown"
         if kp is not None and len(bars):
             d = hand_bar_distance(kp, self.side, bars, self.p.min_vis)
@@ -84,7 +142,8 @@ class HandGrip:
             if sw is not None and sw > 2.0:
                 self._sw.append(sw)
                 self._sw = self._sw[-300:]
-            scale = self.scale()
+            # in the room the unit is a shoulder width in metres, whoever the therapist is
+            scale = SHOULDER_M if isinstance(bars, Bars3D) else self.scale()
             if d is not None and scale is not None:
                 rel = d / scale
                 # A hand that lets go may still be seen near a bar (a hand hanging under it in

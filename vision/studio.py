@@ -9,6 +9,7 @@ and optionally where the camera is.
       R: [[...], [...], [...]]                   # rotation world → camera
       t: [tx, ty, tz]                            # metres: x_cam = R @ x_world + t
     table_top_m: 0.65                     # optional: height of the table top above the floor (m)
+    bars_height_m: 2.6                    # optional: height of the bars' axis above the floor (m)
 
 World frame of ``camera`` (metres): z up, origin on the floor under the centre of the table top,
 x along the table toward its head end, y = z × x (the left of a face-down client whose head is at
@@ -18,6 +19,8 @@ x along the table toward its head end, y = z × x (the left of a face-down clien
 With ``camera`` the therapist's feet are corrected for their height above the client's joints
 (parallax, vision/camera.py); without it an oblique view is flagged in the report and borderline
 steps read ``unknown``. ``table_top_m`` defaults to 0.65 and only matters with ``camera``.
+With ``camera`` and ``bars_height_m`` the bar grip is judged in metres, in 3-D (vision/grip.py);
+without them in image pixels, relative to the therapist's size.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Studio:
     table_head: np.ndarray | None = None  # (2,) pixels: the head end of the table
     camera: CameraModel | None = None     # the studio's camera, world in metres (see above)
     table_top_m: float | None = None      # the table top's height (m); None: the default
+    bars_height_m: float | None = None    # the bars' axis above the floor (m), for 3-D grip
 
     @property
     def table_top(self) -> float:
@@ -58,6 +62,8 @@ class Studio:
             d["camera"] = self.camera.to_dict()
         if self.table_top_m is not None:
             d["table_top_m"] = round(float(self.table_top_m), 4)
+        if self.bars_height_m is not None:
+            d["bars_height_m"] = round(float(self.bars_height_m), 4)
         return d
 
 
@@ -108,7 +114,15 @@ def parse_studio(doc: object, where: str) -> Studio:
         raise StudioError(f"{where}: the camera's position {np.round(camera.centre, 2).tolist()} "
                           f"m is not above the table top: check R and t (x_cam = R x_world + t, "
                           f"z up)")
-    return Studio(bars=bars, table=table, table_head=head, camera=camera, table_top_m=top)
+    bh = doc.get("bars_height_m")
+    if bh is not None:
+        if isinstance(bh, bool) or not isinstance(bh, (int, float)) or \
+                not (top or DEFAULT_TABLE_TOP_M) + 1.0 <= bh <= 4.0:
+            raise StudioError(f"{where}: \"bars_height_m\" must be the bars' height above the "
+                              f"floor in metres (the table top + 1 m to 4 m), got {bh!r}")
+        bh = float(bh)
+    return Studio(bars=bars, table=table, table_head=head, camera=camera, table_top_m=top,
+                  bars_height_m=bh)
 
 
 def load_studio(path: str | Path) -> Studio:

@@ -75,12 +75,13 @@ def camera_block(camera: S.Camera) -> dict:
 
 def studio_in_image(camera: S.Camera, bars: np.ndarray, room: S.Room = S.DEFAULT_ROOM) -> Studio:
     """The studio file of a render: bars, table outline and head end in the image, the true
-    camera and the table top's height."""
+    camera, the table top's and the bars' heights."""
     bar_px, _ = camera.project(bars.reshape(-1, 3))
     table_px, _ = camera.project(S.table_corners(room))
     head_px, _ = camera.project(np.array([[room.table_length / 2, 0.0, room.table_top]]))
     return Studio(bars=bar_px.reshape(-1, 2, 2), table=table_px, table_head=head_px[0],
-                  camera=camera_model(camera), table_top_m=room.table_top)
+                  camera=camera_model(camera), table_top_m=room.table_top,
+                  bars_height_m=round(float(bars[:, :, 2].mean()), 4))
 
 
 def as_camera(camera: "str | S.CameraPreset | S.Camera") -> S.Camera:
