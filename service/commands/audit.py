@@ -343,7 +343,9 @@ def evaluate(
     if suite not in ("small", "large", "stress"):
         raise fail(f"--suite {suite!r}: expected small, large or stress")
     res = run_suite(suite, work, camera=not no_camera)
-    typer.echo(json.dumps(res, indent=1) if as_json else format_table(res))
+    # numpy scalars (the figures are computed with numpy) as plain numbers
+    typer.echo(json.dumps(res, indent=1, default=lambda o: o.item() if hasattr(o, "item")
+                          else str(o)) if as_json else format_table(res))
 
 
 def register(app: typer.Typer) -> None:
