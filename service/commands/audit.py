@@ -325,6 +325,7 @@ def evaluate(
     rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
+    keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.steps.KP_SIGMA_CM)"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
     (with the studio's camera, or --no-camera without it); --rendered: the rendered benchmark
@@ -337,6 +338,11 @@ def evaluate(
         except ImportError as e:
             raise fail(f"the rendered benchmark needs the render extra and OSMesa "
                        f"(bash scripts/setup): {e}")
+        if keypoint_error:
+            for model in ("heavy", "full", "lite"):
+                typer.echo(f"engine:{model}: {benchmark.keypoint_sigma(split, model)} "
+                           f"(1 sigma along, across the foot; cm at the torso's scale)")
+            return
         benchmark.run(split, sessions, echo=typer.echo)
         return
     from samples.evaluate import format_table, run_suite
