@@ -317,6 +317,8 @@ def test_demo_command_audits_the_bundled_session(tmp_path):
                          text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
+    # no path of this clone in the report: two clones give the same file
+    assert report["source"] == os.path.relpath(Path("samples/demo/demo.mp4").resolve())
     zones = {s["zone"] for s in report["steps"]}
     assert zones & {"spine", "ribs", "kidney", "neck", "popliteal", "sciatic_notch"}, zones
     assert "truth: 6 dangerous steps; found in their zone" in res.stdout

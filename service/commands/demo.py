@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def register(app: typer.Typer) -> None:
                            f"python -m samples.render.demo; see samples/demo/README.md)")
         out.mkdir(parents=True, exist_ok=True)
         report = out / "report.json"
-        args = ["audit", str(video), "--studio", str(studio), "--out", str(report)]
+        # relative to where it runs (the README runs it from the project folder), so that the
+        # report names the same source in every clone: reports are compared byte for byte
+        args = ["audit", os.path.relpath(video), "--studio", os.path.relpath(studio),
+                "--out", str(report)]
         if importlib.util.find_spec("vision.reporting.html") is not None:
             args += ["--html", str(out / "report.html")]
         typer.echo(f"safety audit of the bundled rendered session samples/demo/{video.name} "
