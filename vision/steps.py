@@ -48,8 +48,9 @@ def _slack(four: np.ndarray) -> float:
 # (along the foot, across it) in the image, in cm at the torso's image scale. The engine reads
 # a foot short along its own axis far more than it misplaces it sideways. The engine's: its
 # median absolute error on the rendered benchmark's development sessions over 0.674 (the
-# median of |N(0, 1)|), per model (docs/safety-core.md, "Uncertainty"). A renderer's truth:
-# exact. The scenario generator's: its own per-frame noise, which averages out over a stance.
+# median of |N(0, 1)|), per model (docs/safety-core.md, "A step's zone under uncertainty").
+# A renderer's truth: exact. The scenario generator's: its own per-frame noise, which averages
+# out over a stance.
 # Unknown: the least accurate model's.
 # Measured by `ashiwatch evaluate --rendered --split dev --keypoint-error` (2026-12-04, the
 # locked onnxruntime 1.32.0 / OpenCV 5.1.0.95; 12 sessions, 6 camera places).
@@ -103,9 +104,9 @@ class StepParams:
     ankle_above_sole_m: float = 0.07   # the ankle joint over the sole: 0.039 H (Drillis)
     # The keypoints' own error on the heel and toe tip (1 sigma along and across the foot in
     # the image), in cm at the client's torso scale in the image (image px = this x px per body
-    # cm): KP_SIGMA_CM of the track's source. Mapped to the body through the view (a foot seen along the view is far
-    # less sure along its length), it is the uncertainty of every located frame, on top of the
-    # back's and the completion's.
+    # cm): KP_SIGMA_CM of the track's source. Mapped to the body through the view (a foot seen
+    # along the view is far less sure along its length), it is the uncertainty of every
+    # located frame, on top of the back's and the completion's.
     kp_sigma_cm: dict = field(default_factory=lambda: dict(KP_SIGMA_CM[None]))
     # A planted foot's place in each frame is the median of its located places over this long:
     # noise that changes from frame to frame averages out (what is left is the keypoints'

@@ -153,8 +153,8 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
     n = 0
     render_s = 0.0
     zones, seen = [], []
-    with PoseTrackWriter(out / "truth.jsonl", Header(fps=fps, width=camera.width,
-                                                     height=camera.height, source="truth")) as track:
+    header = Header(fps=fps, width=camera.width, height=camera.height, source="truth")
+    with PoseTrackWriter(out / "truth.jsonl", header) as track:
         t0 = time.perf_counter()
         for frame in gen:
             render_s += time.perf_counter() - t0
