@@ -383,3 +383,14 @@ def test_the_pose_engines_own_error_makes_a_step_near_a_boundary_possible_never_
     p = on[0].zone_p
     assert p.get("safe", 0) > 0 and sum(p.get(z, 0) for z in RISKY) >= 0.1
     assert abs(sum(p.values()) - 1.0) < 0.02
+
+
+def test_a_step_located_on_few_of_its_frames_says_the_danger_zone_it_reaches():
+    # on the spine, but the foot is seen on only one frame in three: too few to call it safe,
+    # enough to say that it may be on the spine ("possible spine", not a bare unknown)
+    path = walk([[30, 60], [0.0, 30], [30, 60]])
+    vis = [1.0 if i % 3 == 0 or i < 15 else 0.1 for i in range(len(path))]
+    steps, _ = run_foot(path, vis=vis)
+    on = [s for s in steps if s.zone != "off_body"]
+    assert len(on) == 1 and on[0].zone == "spine" and on[0].possible, on
+    assert on[0].hidden_share > 0.5

@@ -23,8 +23,8 @@ from vision import camera as C
 from vision.backframe import BackState
 from vision.geometry import complete_foot, foot_loaded_parts
 from vision.posetrack import KP
-from vision.zones import (WORST_FIRST, Atlas, decide, default_atlas, probabilities_out,
-                          zone_distribution)
+from vision.zones import (RISKY, WORST_FIRST, Atlas, decide, default_atlas,
+                          probabilities_out, zone_distribution)
 
 FOOT_KP = {
     side: {"heel": KP[f"{side}_heel"], "toe": KP[f"{side}_foot_index"],
@@ -450,9 +450,14 @@ class FootTracker:
         """The plant's zone over its whole stance: from the largest mean over peak_s of its
         located frames' zone probabilities (``decide``); unknown while too few of its frames
         locate the foot."""
-        if pl.known < 3 or pl.known < self.p.min_known_share * pl.frames:
+        if pl.known < 3:
             return "unknown", False
-        return decide(pl.peak)
+        zone, possible = decide(pl.peak)
+        if pl.known < self.p.min_known_share * pl.frames:
+            # located on too few of its frames to say it is safe, but a danger zone its located
+            # frames reach is said: "possible <zone>", not a bare unknown
+            return (zone, True) if zone in RISKY else ("unknown", False)
+        return zone, possible
 
     def _close(self, t_end: float) -> None:
         pl = self.plant
