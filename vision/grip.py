@@ -138,12 +138,14 @@ class HandGrip:
         raw = "unknown"
         if kp is not None and len(bars):
             d = hand_bar_distance(kp, self.side, bars, self.p.min_vis)
-            sw = shoulder_width(kp, self.p.min_vis)
-            if sw is not None and sw > 2.0:
-                self._sw.append(sw)
-                self._sw = self._sw[-300:]
-            # in the room the unit is a shoulder width in metres, whoever the therapist is
-            scale = SHOULDER_M if isinstance(bars, Bars3D) else self.scale()
+            if isinstance(bars, Bars3D):
+                scale = SHOULDER_M    # in the room: a shoulder width in metres, whoever it is
+            else:
+                sw = shoulder_width(kp, self.p.min_vis)
+                if sw is not None and sw > 2.0:
+                    self._sw.append(sw)
+                    self._sw = self._sw[-300:]
+                scale = self.scale()
             if d is not None and scale is not None:
                 rel = d / scale
                 # A hand that lets go may still be seen near a bar (a hand hanging under it in

@@ -152,8 +152,6 @@ class _Plant:
     toes: list = field(default_factory=list)
     part_heels: list = field(default_factory=list)   # located by the heel or toe alone
     part_toes: list = field(default_factory=list)
-    part_kind: list = field(default_factory=list)    # "heel" | "toe" per partial frame
-    stretch: list = field(default_factory=list)      # per whole-foot frame: see _true_length
     frames: int = 0
     known: int = 0
     # The zone probabilities (WORST_FIRST order) of the located frames of the last peak_s, their
@@ -359,13 +357,10 @@ class FootTracker:
                 if partial is None:
                     pl.heels.append(heel_b)
                     pl.toes.append(toe_b)
-                    pl.stretch.append(stretch)
                 else:
                     pl.part_heels.append(heel_b)
                     pl.part_toes.append(toe_b)
-                    pl.part_kind.append(partial)
-                for lst in (pl.heels, pl.toes, pl.stretch, pl.part_heels, pl.part_toes,
-                            pl.part_kind):
+                for lst in (pl.heels, pl.toes, pl.part_heels, pl.part_toes):
                     if len(lst) > 900:   # a long stand: the last ~30 s are enough
                         del lst[:300]
             pl.tail.append((t, dist is not None, pl.peak))
@@ -380,19 +375,16 @@ class FootTracker:
         return FootStatus(self.side, seen, planted, zone,
                           planted and zone != "off_body", possible)
 
-    def _located(self, pl: _Plant) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The plant's heel and toe (median over its frames) and their extra uncertainty: from
-        the frames that saw the whole foot when there are a few, else from partial ones."""
+    def _located(self, pl: _Plant) -> tuple[np.ndarray, np.ndarray] | None:
+        """The plant's heel and toe (median over its frames), for the report's step position:
+        from the frames that saw the whole foot when there are a few, else from partial ones.
+        (Its zone and uncertainty come from the frames' zone probabilities, not from here.)"""
         if len(pl.heels) >= 3:
-            return (np.median(np.asarray(pl.heels), axis=0),
-                    np.median(np.asarray(pl.toes), axis=0), np.full(2, np.median(pl.stretch)))
+            return np.median(np.asarray(pl.heels), axis=0), np.median(np.asarray(pl.toes), axis=0)
         if len(pl.heels) + len(pl.part_heels) < 3:
             return None
-        heels = np.asarray(pl.heels + pl.part_heels)
-        toes = np.asarray(pl.toes + pl.part_toes)
-        kinds = set(pl.part_kind)
-        unc = np.max([self.p.partial_uncertainty_cm[k] for k in kinds], axis=0)
-        return np.median(heels, axis=0), np.median(toes, axis=0), unc
+        return (np.median(np.asarray(pl.heels + pl.part_heels), axis=0),
+                np.median(np.asarray(pl.toes + pl.part_toes), axis=0))
 
     def _known_length(self) -> float:
         return float(np.median(self.lengths)) if len(self.lengths) >= 5 else \

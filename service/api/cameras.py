@@ -88,9 +88,11 @@ def redact(source: str) -> str:
 LIVE_MODEL = "full"
 
 
-def planted_zones(status) -> dict[str, str]:
-    """foot -> zone of each foot planted on the client now (the running zone of its step)."""
-    return {side: f.zone for side, f in status.feet.items() if f.on_client and f.planted}
+def planted_zones(status) -> dict[str, tuple[str, bool]]:
+    """foot -> (zone, possible) of each foot planted on the client now (the running decision
+    of its step)."""
+    return {side: (f.zone, f.possible) for side, f in status.feet.items()
+            if f.on_client and f.planted}
 
 
 def active_alerts(status) -> set[tuple[str, str | None]]:
@@ -403,10 +405,8 @@ class CameraWorker:
                 now_active = active_alerts(fs)
                 # a `step` event when a foot is planted on the client, and again when the
                 # running zone of that step changes (kind = the zone; for the dashboard's map)
-                now_steps = planted_zones(fs)
                 # (detail "possible": a danger zone within the step's uncertainty, not sure)
-                now_steps = {foot: (zone, fs.feet[foot].possible)
-                             for foot, zone in now_steps.items()}
+                now_steps = planted_zones(fs)
                 for foot, (zone, possible) in sorted(now_steps.items()):
                     if steps.get(foot) != (zone, possible):
                         alert = ZONE_ALERT.get(zone)
