@@ -19,6 +19,8 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from vision.limits import MAX_SESSION_S, frame_size_problem  # noqa: E402
+
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -28,6 +30,53 @@ CAMERA_TIMEOUT_MS = int(os.environ.get("ASHIWATCH_CAMERA_TIMEOUT_MS", "5000"))
 
 class FrameSourceError(RuntimeError):
     """An input that gives no frames; str() is one line: the input and the reason."""
+
+
+def still_image_header(path: Path) -> tuple[str, int | None, int | None] | None:
+    """(format, width, height) of a still image from its first bytes, without decoding it
+    (a 16000x16000 PNG is 1 KB on disk and 768 MB decoded); None if it is no still image we
+    know. Width and height are None where the format hides them deeper."""
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        return "PNG", int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        return "GIF", int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    if head.startswith(b"BM") and len(head) >= 26:
+        return ("BMP", abs(int.from_bytes(head[18:22], "little", signed=True)),
+                abs(int.from_bytes(head[22:26], "little", signed=True)))
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP", None, None
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF", None, None
+    if head.startswith(b"\xff\xd8\xff"):
+        return ("JPEG", *_jpeg_size(head))
+    return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int | None, int | None]:
+    """Width and height from a JPEG's first start-of-frame marker."""
+    i = 2
+    while i + 9 < len(head):
+        if head[i] != 0xFF:
+            return None, None
+        marker = head[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = int.from_bytes(head[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (int.from_bytes(head[i + 7:i + 9], "big"),
+                    int.from_bytes(head[i + 5:i + 7], "big"))
+        i += 2 + length
+    return None, None
+
+
+def check_frame_size(spec: str, width: float, height: float) -> None:
+    """FrameSourceError for a frame over the limits (vision.limits), before it is decoded."""
+    problem = frame_size_problem(width, height)
+    if problem:
+        raise FrameSourceError(f"{spec}: {problem}")
 
 
 @dataclass
@@ -61,9 +110,19 @@ class FrameSource:
             raise FrameSourceError(f"{spec}: is a directory, not a video or image")
         if path.stat().st_size == 0:
             raise FrameSourceError(f"{spec}: empty file")
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        still = still_image_header(path)
+        if still is not None and still[1] is not None:
+            check_frame_size(spec, still[1], still[2])
+        if path.suffix.lower() in IMAGE_SUFFIXES or still is not None:
             return self._open_image(path, default_fps)
         cap = cv2.VideoCapture(str(path))
+        if cap.isOpened():       # the container's own size, before a frame is decoded
+            try:
+                check_frame_size(spec, cap.get(cv2.CAP_PROP_FRAME_WIDTH),
+                                 cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            except FrameSourceError:
+                cap.release()
+                raise
         ok, frame = cap.read() if cap.isOpened() else (False, None)
         if not ok or frame is None:
             cap.release()
@@ -83,6 +142,8 @@ class FrameSource:
 
     def _open_image(self, path: Path, default_fps: float, img=None) -> SourceInfo:
         img = cv2.imread(str(path), cv2.IMREAD_COLOR) if img is None else img
+        if img is not None:
+            check_frame_size(self.spec, img.shape[1], img.shape[0])
         if img is None:
             raise FrameSourceError(f"{self.spec}: image format OpenCV cannot read, "
                                    f"or a corrupt image")
@@ -117,6 +178,9 @@ class FrameSource:
         frame = self._first
         i = 0
         while frame is not None:
+            if i > MAX_SESSION_S * fps:
+                raise FrameSourceError(f"{self.spec}: longer than the limit of "
+                                       f"{MAX_SESSION_S / 3600:g} h")
             self.frames_read = i + 1
             if self.info.kind == "video":
                 t = i / fps
