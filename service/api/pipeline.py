@@ -4,7 +4,7 @@ the Auditor) with progress and cancellation."""
 
 from __future__ import annotations
 
-import json
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -20,39 +20,72 @@ class UnsupportedInput(ValueError):
     """Content that is neither a pose track nor a video OpenCV can decode."""
 
 
-class Cancelled(Exception):
-    pass
+class InvalidInput(ValueError):
+    """A file of a kind we read (a pose track) that breaks its format or a limit: 422."""
 
 
-def _is_pose_track(path: Path) -> bool:
-    from vision.posetrack import PoseTrackError, _parse_header
+def _track_header(path: Path):
+    """The header if the file is a pose track; None if it is not one at all. A file whose
+    first line claims to be a pose track but breaks the format or a limit: InvalidInput."""
+    from vision.posetrack import (MAX_LINE_BYTES, PoseTrackError, claims_pose_track,
+                                  parse_header_line)
     with open(path, "rb") as f:
-        first = f.readline(64 * 1024)
+        first = f.readline(MAX_LINE_BYTES + 1)
     try:
-        _parse_header(json.loads(first.decode("utf-8")), "upload")
-    except (UnicodeDecodeError, json.JSONDecodeError, PoseTrackError):
-        return False
-    return True
+        return parse_header_line(first, "line 1")
+    except PoseTrackError as e:
+        if claims_pose_track(first):
+            raise InvalidInput(str(e)) from None
+        return None
+
+
+def check_track(path: Path, name: str) -> None:
+    """Read a whole pose track once, so that a broken line or a limit is refused at the
+    upload (InvalidInput naming the line), not found by a job later."""
+    from vision.posetrack import PoseTrackError, iter_pose_track
+    try:
+        _, frames = iter_pose_track(path)
+        for _ in frames:
+            pass
+    except PoseTrackError as e:
+        # "<stored path>:41: …" → "line 41: …"; the router puts the client's name first
+        raise InvalidInput(str(e).replace(f"{path}:", "line ").replace(str(path), name)) from None
+
+
+# One video probed at a time: opening a video decodes a frame, and frames of hostile sizes
+# cost up to the limit (vision.limits) each; uploads arrive in parallel.
+_PROBE = threading.Lock()
 
 
 def _is_video(path: Path) -> bool:
-    # FFmpeg only: the image-sequence backend would treat some names as patterns
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    try:
-        if not cap.isOpened():
-            return False
-        ok, frame = cap.read()
-        return bool(ok) and frame is not None and frame.size > 0
-    finally:
-        cap.release()
+    from vision.frames import FrameSourceError, check_frame_size, still_image_header
+    still = still_image_header(path)
+    if still is not None:     # never decoded here: its size is what the upload may lie about
+        raise UnsupportedInput(f"a still {still[0]} image, not a video")
+    with _PROBE:
+        # FFmpeg only: the image-sequence backend would treat some names as patterns
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        try:
+            if not cap.isOpened():
+                return False
+            try:
+                check_frame_size("video", cap.get(cv2.CAP_PROP_FRAME_WIDTH),
+                                 cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            except FrameSourceError as e:
+                raise InvalidInput(str(e)) from None
+            ok, frame = cap.read()
+            return bool(ok) and frame is not None and frame.size > 0
+        finally:
+            cap.release()
 
 
 def sniff(path: Path) -> str:
-    """'track' or 'video' by content (never by name); raises UnsupportedInput."""
+    """'track' or 'video' by content (never by name); raises UnsupportedInput, or
+    InvalidInput for a pose track or video that breaks a limit."""
     size = path.stat().st_size
     if size == 0:
         raise UnsupportedInput("the file is empty")
-    if _is_pose_track(path):
+    if _track_header(path) is not None:
         return "track"
     if _is_video(path):
         return "video"
@@ -104,14 +137,16 @@ def render_frame(image, frame, status, studio, atlas=None, blur: bool = True):
 
 
 def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile | None,
-              source_name: str, progress: Callable[[float], None],
-              cancelled: Callable[[], bool], snapshots_dir: Path | None = None,
+              source_name: str, progress: Callable[[float | None], None],
+              snapshots_dir: Path | None = None,
               video_out: Path | None = None) -> tuple[Report, dict[int, str]]:
     """The audit of one stored input: the report, and {alert index: snapshot file} when
     ``snapshots_dir`` is given (vision.snapshots; a pose track's pictures are drawn on a dark
     canvas). ``video_out``: also write the annotated video there (faces blurred). Raises
-    PoseTrackError / FrameSourceError on bad content, Cancelled when ``cancelled()`` turns
-    true."""
+    PoseTrackError / FrameSourceError on bad content. ``progress`` is called after every
+    frame, with the percent done (None when the frame count is unknown): it is the job's
+    heartbeat too. It cannot be cancelled: a job runs in its own process, which is stopped
+    (service.api.jobs)."""
     from vision.audit import Auditor
     from vision.posetrack import iter_pose_track
     latest: dict = {}
@@ -138,8 +173,6 @@ def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile 
         writer = open_video_writer(video_out, header.fps, header.width, header.height)
     try:
         for i, fr in enumerate(frames, start=1):
-            if cancelled():
-                raise Cancelled()
             status = aud.push(fr)
             image = latest.pop("image", None) if canvas is None else canvas
             if image is not None:
@@ -147,8 +180,7 @@ def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile 
                     snap.push(image, fr, status)
                 if writer is not None:
                     writer.write(render_frame(image, fr, status, studio, aud.atlas))
-            if total:
-                progress(min(99.0, 100.0 * i / total))
+            progress(min(99.0, 100.0 * i / total) if total else None)
     finally:
         if writer is not None:
             writer.release()

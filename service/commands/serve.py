@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -15,13 +16,29 @@ def data_option() -> Optional[Path]:
                                              "$ASHIWATCH_DATA or ~/.local/share/ashiwatch")
 
 
-def make_settings(data: Optional[Path], max_upload_mb: Optional[float] = None):
+def private_files() -> None:
+    """Files this process makes are its user's alone (0600, folders 0700): uploads, pictures
+    and videos of sessions are health data. The data folder, the database and the secrets
+    file get their modes explicitly too (Settings.ensure_dirs, Database); this covers the rest
+    (OpenCV's writers, upload files)."""
+    os.umask(0o077)
+
+
+def make_settings(data: Optional[Path], max_upload_mb: Optional[float] = None, **more):
+    """Settings from the options; ``more``: other Settings fields given on the command line
+    (None: the default)."""
+    import math
+
     from service.api.settings import DEFAULT_MAX_UPLOAD_MB, Settings, default_data_dir
     data = data or default_data_dir()
     mb = DEFAULT_MAX_UPLOAD_MB if max_upload_mb is None else max_upload_mb
-    if mb <= 0:
+    if not (math.isfinite(mb) and mb > 0):
         raise fail(f"--max-upload-mb {mb}: must be positive")
-    settings = Settings(data_dir=data, max_upload_bytes=int(mb * 1024 * 1024))
+    more = {k: v for k, v in more.items() if v is not None}
+    for k, v in more.items():
+        if isinstance(v, float) and not (math.isfinite(v) and v > 0):
+            raise fail(f"--{k.replace('_', '-')} {v}: must be positive")
+    settings = Settings(data_dir=data, max_upload_bytes=int(mb * 1024 * 1024), **more)
     try:
         settings.ensure_dirs()
     except OSError as e:
@@ -35,6 +52,18 @@ def serve(
     port: int = typer.Option(8000, "--port", help="port to listen on"),
     max_upload_mb: Optional[float] = typer.Option(
         None, "--max-upload-mb", help="largest upload accepted, MiB (default 2048)"),
+    job_timeout_s: Optional[float] = typer.Option(
+        None, "--job-timeout-s", help="an audit running longer is stopped and failed "
+                                      "(default 21600, 6 h)"),
+    job_stall_s: Optional[float] = typer.Option(
+        None, "--job-stall-s", help="an audit finishing no frame for this long is stopped "
+                                    "and failed (default 120)"),
+    upload_idle_s: Optional[float] = typer.Option(
+        None, "--upload-idle-s", help="an upload whose body pauses longer is dropped, 408 "
+                                      "(default 30)"),
+    api_docs: bool = typer.Option(
+        False, "--api-docs", help="serve the interactive API pages /docs and /redoc (off by "
+                                  "default; /openapi.json is always served)"),
 ) -> None:
     """Run the service: audits of uploaded sessions and live alert feeds."""
     import socket
@@ -42,7 +71,10 @@ def serve(
     import uvicorn
 
     from service.api.main import create_app
-    settings = make_settings(data, max_upload_mb)
+    private_files()
+    settings = make_settings(data, max_upload_mb, job_timeout_s=job_timeout_s,
+                             job_stall_s=job_stall_s, upload_idle_s=upload_idle_s,
+                             api_docs=api_docs)
     # a clear line for a taken port, rather than uvicorn's traceback-ish exit
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
