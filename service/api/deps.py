@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Callable
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.db import User
@@ -20,6 +20,13 @@ def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
+# SQLite's integers are 64-bit signed: an id beyond them is no row, and is refused (422)
+# before it reaches the database (where it would be an OverflowError, a 500)
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id (1 .. 2^63-1)")]
+EventAfter = Annotated[int | None, Query(ge=0, le=MAX_ID,
+                                         description="same as Last-Event-ID")]
+
 
 def get_or_404(services: Services, model: type, key, what: str):
     """The row of ``model`` with primary key ``key``, or a 404 naming ``what``."""
@@ -28,6 +35,17 @@ def get_or_404(services: Services, model: type, key, what: str):
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
     return row
+
+
+def get_job(services: Services, job_id: str, user: User):
+    """The audit ``job_id`` if ``user`` may see it: auditors see their own audits, admins
+    all of them (docs/service.md, Ownership); else 404, not 403, since another's audit is
+    not even said to exist."""
+    from service.api.db import Job
+    job = get_or_404(services, Job, job_id, f"audit {job_id!r}")
+    if user.role != "admin" and (job.owner_id is None or job.owner_id != user.id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no audit {job_id!r}")
+    return job
 
 
 def delete_or_404(services: Services, model: type, key, what: str):

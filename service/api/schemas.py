@@ -4,11 +4,42 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.api.security import Role
 
 JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class BodyIn(BaseModel):
+    """A request body: types as documented (strict: ``0`` is not ``false``, ``"1"`` not
+    ``1``), and text that is Unicode (JSON lets a lone surrogate in as ``\\ud800``, which no
+    file name, YAML parser or database takes)."""
+    model_config = ConfigDict(strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _unicode(cls, v):
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text with a lone surrogate (\\ud800-\\udfff) is not "
+                                 "Unicode") from None
+        return v
+
+
+class ErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer (4xx) has this body."""
+    detail: str = Field(description="what was wrong, in one line")
+    errors: Optional[list[ErrorItem]] = Field(
+        None, description="for a 422 of a malformed request: each field's error")
 
 
 class Health(BaseModel):
@@ -39,15 +70,15 @@ class SnapshotOut(BaseModel):
     url: str
 
 
-class UserIn(BaseModel):
+class UserIn(BodyIn):
     name: str = Field(min_length=1, max_length=100)
-    role: Role
+    role: Role = Field(strict=False)      # (JSON gives the value, never the enum)
 
 
 class UserOut(BaseModel):
     id: int
     name: str
-    role: Role
+    role: Role = Field(strict=False)      # (JSON gives the value, never the enum)
     created: float
 
 
@@ -55,7 +86,7 @@ class UserCreated(UserOut):
     token: str = Field(description="shown once; only its sha256 is stored")
 
 
-class CameraIn(BaseModel):
+class CameraIn(BodyIn):
     name: str = Field(min_length=1, max_length=100)
     source: str = Field(min_length=1, description="a stream URL (rtsp://, http:// MJPEG, …), "
                                                    "a device (0, /dev/video0), or a video or "

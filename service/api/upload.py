@@ -7,6 +7,8 @@ upload at the limit."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +20,41 @@ FIELD_LIMIT = 256 * 1024          # bytes of all small text fields together (stu
 # After the limit, the rest of the body is read and thrown away (up to this much) so that the
 # client, still sending, reads our 413 instead of a connection reset.
 DRAIN_LIMIT = 64 * 1024 * 1024
+# A body must keep coming: a pause longer than the idle limit (Settings.upload_idle_s) drops
+# the upload (408), and so does an average below this rate once the first minute is over (a
+# client trickling a byte now and then would otherwise hold an upload open for ever).
+MIN_RATE_BYTES_S = 4096
+RATE_GRACE_S = 60.0
 
 
 class UploadError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.close = close          # answer with Connection: close (the body is not read)
+
+
+async def _chunks(request: Request, idle_s: float):
+    """The body's chunks, each within ``idle_s`` of the one before; UploadError 408 when the
+    body stalls or trickles (MIN_RATE_BYTES_S)."""
+    it = request.stream().__aiter__()
+    start = time.monotonic()
+    got = 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), idle_s)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UploadError(408, f"the upload stalled: nothing arrived for {idle_s:g} s",
+                              close=True) from None
+        got += len(chunk)
+        took = time.monotonic() - start
+        if took > RATE_GRACE_S and got < MIN_RATE_BYTES_S * took:
+            raise UploadError(408, f"the upload is too slow: {got} bytes in {took:.0f} s "
+                                   f"(at least {MIN_RATE_BYTES_S} bytes/s after the first "
+                                   f"{RATE_GRACE_S:g} s)", close=True)
+        yield chunk
 
 
 @dataclass
@@ -48,12 +79,12 @@ async def _drain(request_stream, budget: int) -> None:
             budget -= len(chunk)
             if budget <= 0:
                 return
-    except ClientDisconnect:
+    except (ClientDisconnect, UploadError):
         return
 
 
 async def receive(request: Request, incoming_dir: Path, max_bytes: int,
-                  file_field: str = "file") -> Received:
+                  file_field: str = "file", idle_s: float = 30.0) -> Received:
     """Read a multipart/form-data body: the ``file_field`` part to a new file in
     ``incoming_dir``, small fields into ``fields``. On any error the partial file is removed
     and UploadError says what to answer."""
@@ -61,16 +92,16 @@ async def receive(request: Request, incoming_dir: Path, max_bytes: int,
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise UploadError(415, f"send multipart/form-data with the file in a {file_field!r} field")
-    stream = request.stream()
+    stream = _chunks(request, idle_s)
     try:
         declared = int(request.headers.get("content-length", "-1"))
     except ValueError:
         declared = -1
     if declared > max_bytes + FIELD_LIMIT + 64 * 1024:
-        # too large by its own account: write nothing
-        await _drain(stream, DRAIN_LIMIT)
+        # too large by its own account: answered at once, nothing read or written (a client
+        # that declared 10^15 bytes may never send them), and the connection closed
         raise UploadError(413, f"upload of {declared} bytes is over the limit of "
-                               f"{max_bytes} bytes")
+                               f"{max_bytes} bytes", close=True)
 
     got = Received()
     state = {"name": None, "filename": None, "header_field": b"", "header_value": b"",
@@ -145,6 +176,8 @@ async def receive(request: Request, incoming_dir: Path, max_bytes: int,
             parser.finalize()
     except ClientDisconnect:
         state["error"] = UploadError(400, "the client went away during the upload")
+    except UploadError as e:      # stalled or trickling
+        state["error"] = e
     except Exception as e:   # python-multipart raises on malformed bodies
         state["error"] = UploadError(400, f"malformed multipart body ({type(e).__name__}: {e})")
     finally:

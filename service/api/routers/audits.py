@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import Path as FPath
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from service.api.db import Job, User
-from service.api.deps import ServicesDep, delete_or_404, get_or_404, require
+from service.api.deps import ServicesDep, delete_or_404, get_job, require
 from service.api.jobs import remove_outputs, upload_path
-from service.api.pipeline import (UnsupportedInput, parse_profile_text, parse_studio_text,
-                                  sniff)
+from service.api.openapi import UPLOAD_BODY, errors
+from service.api.pipeline import (InvalidInput, UnsupportedInput, check_track,
+                                  parse_profile_text, parse_studio_text, sniff)
 from service.api.schemas import JobOut, SnapshotOut
 from service.api.upload import UploadError, receive
 
@@ -56,8 +58,8 @@ def _done(job: Job) -> None:
         raise HTTPException(409, f"audit {job.id} is {job.status}, no report{why}")
 
 
-def _get(services, job_id: str) -> Job:
-    return get_or_404(services, Job, job_id, f"audit {job_id!r}")
+def _get(services, job_id: str, user: User) -> Job:
+    return get_job(services, job_id, user)
 
 
 def _flag(text: str | None, default: bool, name: str) -> bool:
@@ -71,7 +73,8 @@ def _flag(text: str | None, default: bool, name: str) -> bool:
     raise HTTPException(422, f"{name}: expected true or false, got {text!r}")
 
 
-@router.post("", status_code=202, response_model=JobOut)
+@router.post("", status_code=202, response_model=JobOut,
+             responses=errors(400, 408, 413, 415), openapi_extra=UPLOAD_BODY)
 async def upload(request: Request, services: ServicesDep, user: AuditorUser,
                  keep: bool = False, annotate: bool = False) -> JobOut:
     """Multipart form: ``file`` (a video or a pose track, recognised by content), optional
@@ -79,23 +82,30 @@ async def upload(request: Request, services: ServicesDep, user: AuditorUser,
     ``annotate`` (make the annotated video), also as query parameters."""
     settings = services.settings
     try:
-        got = await receive(request, settings.uploads_dir, settings.max_upload_bytes)
+        got = await receive(request, settings.uploads_dir, settings.max_upload_bytes,
+                            idle_s=settings.upload_idle_s)
     except UploadError as e:
-        raise HTTPException(e.status, str(e))
+        raise HTTPException(e.status, str(e),
+                            headers={"Connection": "close"} if e.close else None)
     assert got.path is not None
     try:
         if got.size == 0:
             raise HTTPException(400, f"{got.filename}: the file is empty")
-        try:
-            kind = await run_in_threadpool(sniff, got.path)
-        except UnsupportedInput as e:
-            raise HTTPException(415, f"{got.filename}: {e}")
         keep = _flag(got.fields.get("keep"), keep, "keep")
         annotate = _flag(got.fields.get("annotate"), annotate, "annotate")
         studio, client = got.fields.get("studio"), got.fields.get("client")
+        # parsing runs in a worker thread: a slow or hostile file must not hold the event loop
+        try:
+            kind = await run_in_threadpool(sniff, got.path)
+            if kind == "track":   # every line once: a broken one is refused now, not by a job
+                await run_in_threadpool(check_track, got.path, got.filename)
+        except UnsupportedInput as e:
+            raise HTTPException(415, f"{got.filename}: {e}")
+        except InvalidInput as e:
+            raise HTTPException(422, f"{got.filename}: {e}")
         try:   # bad studio or client text is the uploader's mistake: say so now
-            parse_studio_text(studio, "studio")
-            parse_profile_text(client, "client")
+            await run_in_threadpool(parse_studio_text, studio, "studio")
+            await run_in_threadpool(parse_profile_text, client, "client")
         except ValueError as e:
             raise HTTPException(422, str(e))
         job = Job(input_kind=kind, filename=got.filename, keep=keep, annotate=annotate,
@@ -116,31 +126,37 @@ async def upload(request: Request, services: ServicesDep, user: AuditorUser,
 
 
 @router.get("", response_model=list[JobOut])
-def list_audits(services: ServicesDep, _: AuditorUser) -> list[JobOut]:
-    """All audits, newest first, without their reports."""
+def list_audits(services: ServicesDep, user: AuditorUser) -> list[JobOut]:
+    """The audits the user may see (an auditor's own, all for an admin), newest first,
+    without their reports."""
+    query = select(Job).order_by(Job.created.desc())
+    if user.role != "admin":
+        query = query.where(Job.owner_id == user.id)
     with services.db.session() as s:
-        jobs = s.exec(select(Job).order_by(Job.created.desc())).all()
+        jobs = s.exec(query).all()
     return [_out(j, with_report=False) for j in jobs]
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_audit(job_id: str, services: ServicesDep, _: AuditorUser) -> JobOut:
-    return _out(_get(services, job_id), services.settings)
+def get_audit(job_id: str, services: ServicesDep, user: AuditorUser) -> JobOut:
+    return _out(_get(services, job_id, user), services.settings)
 
 
-@router.get("/{job_id}/report.json")
-def get_report(job_id: str, services: ServicesDep, _: AuditorUser) -> Response:
-    job = _get(services, job_id)
+@router.get("/{job_id}/report.json",
+            responses={200: {"description": "report v1", "content": {"application/json": {}}},
+                       **errors(409)})
+def get_report(job_id: str, services: ServicesDep, user: AuditorUser) -> Response:
+    job = _get(services, job_id, user)
     _done(job)
     return Response(job.report, media_type="application/json")
 
 
-@router.get("/{job_id}/report.html", response_class=HTMLResponse)
-def get_report_html(job_id: str, services: ServicesDep, _: AuditorUser) -> HTMLResponse:
+@router.get("/{job_id}/report.html", response_class=HTMLResponse, responses=errors(409))
+def get_report_html(job_id: str, services: ServicesDep, user: AuditorUser) -> HTMLResponse:
     """The report as one self-contained page (vision.reporting.html), snapshots embedded."""
     from vision.report import Report
     from vision.reporting.html import render_html
-    job = _get(services, job_id)
+    job = _get(services, job_id, user)
     _done(job)
     report = Report.model_validate_json(job.report)
     html = render_html(report, snapshots=_snapshot_files(services.settings, job.id),
@@ -151,11 +167,13 @@ def get_report_html(job_id: str, services: ServicesDep, _: AuditorUser) -> HTMLR
                                        "style-src 'unsafe-inline'"})
 
 
-@router.get("/{job_id}/snapshots/{n}", response_class=FileResponse)
-def get_snapshot(job_id: str, n: int, services: ServicesDep, _: AuditorUser) -> FileResponse:
+@router.get("/{job_id}/snapshots/{n}", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}, "description": "a JPEG"}})
+def get_snapshot(job_id: str, n: Annotated[int, FPath(ge=0, le=10**6)], services: ServicesDep,
+                 user: AuditorUser) -> FileResponse:
     """The picture of alert ``n`` (its index in report.alerts): the frame with the overlay,
     faces blurred."""
-    job = _get(services, job_id)
+    job = _get(services, job_id, user)
     _done(job)
     path = _snapshot_files(services.settings, job.id).get(n)
     if path is None or not Path(path).is_file():
@@ -163,11 +181,13 @@ def get_snapshot(job_id: str, n: int, services: ServicesDep, _: AuditorUser) -> 
     return FileResponse(path, media_type="image/jpeg")
 
 
-@router.get("/{job_id}/video", response_class=FileResponse)
-def get_video(job_id: str, services: ServicesDep, _: AuditorUser) -> FileResponse:
+@router.get("/{job_id}/video", response_class=FileResponse,
+            responses={200: {"content": {"video/mp4": {}}, "description": "an MP4"},
+                       **errors(409)})
+def get_video(job_id: str, services: ServicesDep, user: AuditorUser) -> FileResponse:
     """The annotated video (MP4, MPEG-4 part 2; faces blurred), when it was asked for with
     ``annotate``."""
-    job = _get(services, job_id)
+    job = _get(services, job_id, user)
     path = services.settings.audit_video(job.id)
     if not job.annotate:
         raise HTTPException(404, f"audit {job_id}: no annotated video was asked for "
@@ -179,9 +199,10 @@ def get_video(job_id: str, services: ServicesDep, _: AuditorUser) -> FileRespons
 
 
 @router.delete("/{job_id}", status_code=204)
-def delete_audit(job_id: str, services: ServicesDep, _: AuditorUser) -> Response:
+def delete_audit(job_id: str, services: ServicesDep, user: AuditorUser) -> Response:
+    _get(services, job_id, user)          # someone else's: 404, nothing deleted
     job = delete_or_404(services, Job, job_id, f"audit {job_id!r}")
-    # a running job stops at its next frame; its worker removes the file as well
+    # a running job's process is stopped now; its watcher removes the file as well
     if job.status == "running":
         services.jobs.cancel(job_id)
     upload_path(services.settings, job.id, job.input_kind).unlink(missing_ok=True)

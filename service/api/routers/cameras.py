@@ -16,7 +16,7 @@ from sqlmodel import delete, select
 from service.api.cameras import (SourceError, redact, source_kind, source_path,
                                  studio_text)
 from service.api.db import Camera, Event, User
-from service.api.deps import ServicesDep, get_or_404, require
+from service.api.deps import MAX_ID, EventAfter, RowId, ServicesDep, get_or_404, require
 from service.api.live import placeholder
 from service.api.pipeline import UnsupportedInput, parse_studio_text, sniff
 from service.api.schemas import CameraIn, CameraOut
@@ -49,7 +49,7 @@ def _checked_source(source: str) -> str:
     try:
         kind = source_kind(source)
     except SourceError as e:
-        raise HTTPException(422, str(e))
+        raise HTTPException(422, redact(str(e)))
     if kind != "file":
         return source.strip()
     path = source_path(source)
@@ -69,10 +69,14 @@ def add_camera(body: CameraIn, services: ServicesDep, _: Admin) -> CameraOut:
         parse_studio_text(studio_text(body.studio), "studio")
     except (ValueError, OSError) as e:
         raise HTTPException(422, str(e))
-    cam = Camera(name=body.name, source=source, studio=body.studio,
+    # the database only ever holds the source without its password; the password is kept
+    # in the data folder's secrets file (CameraSecrets), written before the row is committed
+    cam = Camera(name=body.name, source=redact(source), studio=body.studio,
                  speed=body.speed, loop=body.loop)
     with services.db.session() as s:
         s.add(cam)
+        s.flush()
+        services.cameras.secrets.set(cam.id, source if cam.source != source else None)
         s.commit()
         s.refresh(cam)
     services.cameras.start(cam)
@@ -87,12 +91,12 @@ def list_cameras(services: ServicesDep, _: Watcher) -> list[CameraOut]:
 
 
 @router.get("/{camera_id}", response_model=CameraOut)
-def get_camera(camera_id: int, services: ServicesDep, _: Watcher) -> CameraOut:
+def get_camera(camera_id: RowId, services: ServicesDep, _: Watcher) -> CameraOut:
     return _out(services, _get(services, camera_id))
 
 
 @router.delete("/{camera_id}", status_code=204)
-def delete_camera(camera_id: int, services: ServicesDep, _: Admin) -> Response:
+def delete_camera(camera_id: RowId, services: ServicesDep, _: Admin) -> Response:
     _get(services, camera_id)
     services.cameras.stop(camera_id, announce=False)
     with services.db.session() as s:
@@ -101,14 +105,16 @@ def delete_camera(camera_id: int, services: ServicesDep, _: Admin) -> Response:
         if cam is not None:
             s.delete(cam)
         s.commit()
-    services.hub.forget(camera_id)
+    services.cameras.secrets.set(camera_id, None)
+    services.hub.forget(camera_id)       # its open feeds end now
     services.snapshots.forget(camera_id)
     services.live.forget(camera_id)
     return Response(status_code=204)
 
 
-@router.get("/{camera_id}/events/{event_id}/snapshot", response_class=FileResponse)
-def event_snapshot(camera_id: int, event_id: int, services: ServicesDep,
+@router.get("/{camera_id}/events/{event_id}/snapshot", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}, "description": "a JPEG"}})
+def event_snapshot(camera_id: RowId, event_id: RowId, services: ServicesDep,
                    _: Watcher) -> FileResponse:
     """The picture of an ``alert_start``: its frame with the overlay, faces blurred (written
     just after the event is sent: a moment after it, 404 meanwhile)."""
@@ -120,19 +126,23 @@ def event_snapshot(camera_id: int, event_id: int, services: ServicesDep,
     return FileResponse(path, media_type="image/jpeg")
 
 
-@router.get("/{camera_id}/live.mjpg")
-async def live_view(camera_id: int, request: Request, services: ServicesDep, _: StreamWatcher,
+@router.get("/{camera_id}/live.mjpg", response_class=StreamingResponse,
+            responses={200: {"description": "JPEG frames, one after the other",
+                             "content": {"multipart/x-mixed-replace": {}}}})
+async def live_view(camera_id: RowId, request: Request, services: ServicesDep, user: StreamWatcher,
                     fps: Annotated[float, Query(gt=0, le=30)] = 8.0,
                     width: Annotated[int, Query(ge=64, le=3840)] = 960) -> StreamingResponse:
     """The live view: ``multipart/x-mixed-replace`` JPEGs of the newest processed frame with
     the overlay, faces blurred, at most ``fps`` a second and ``width`` pixels wide. The token
     as header or ``?token=`` (an ``<img>`` cannot send headers). A pose-track camera is drawn
-    on a dark canvas; an offline camera gets one frame saying so."""
+    on a dark canvas; an offline camera gets one frame saying so. It ends when the camera
+    or the user is deleted."""
     await run_in_threadpool(_get, services, camera_id)
+    hub = services.hub
 
     async def stream():
         shown = None
-        while not await request.is_disconnected():
+        while hub.is_open(camera_id, user.id) and not await request.is_disconnected():
             w = services.cameras.worker(camera_id)
             latest = w.latest if w is not None and w.online else None
             key = latest.seq if latest is not None else "offline"
@@ -142,7 +152,7 @@ async def live_view(camera_id: int, request: Request, services: ServicesDep, _: 
                 yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                        + str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n")
                 shown = key
-            await asyncio.sleep(1.0 / fps)
+            await hub.wait_newer(camera_id, None, 1.0 / fps, user.id)   # a deletion wakes it
 
     return StreamingResponse(stream(), media_type="multipart/x-mixed-replace; boundary=frame",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -151,19 +161,25 @@ async def live_view(camera_id: int, request: Request, services: ServicesDep, _: 
 def _last_id(header: str | None, query: int | None) -> int:
     if header is not None:
         try:
-            return max(int(header.strip()), 0)
+            n = int(header.strip())
+            if n > MAX_ID:
+                raise ValueError
+            return max(n, 0)
         except ValueError:
             raise HTTPException(422, f"Last-Event-ID: expected an event id, got {header!r}")
     return max(query or 0, 0)
 
 
-@router.get("/{camera_id}/events")
-async def events_sse(camera_id: int, request: Request, services: ServicesDep, _: StreamWatcher,
+@router.get("/{camera_id}/events", response_class=StreamingResponse,
+            responses={200: {"description": "Server-Sent Events",
+                             "content": {"text/event-stream": {}}}})
+async def events_sse(camera_id: RowId, request: Request, services: ServicesDep, user: StreamWatcher,
                      last_event_id: Annotated[str | None, Header()] = None,
-                     after: Annotated[int | None, Query(description="same as Last-Event-ID")] = None,
+                     after: EventAfter = None,
                      ) -> StreamingResponse:
     """Server-Sent Events: every stored event of the camera after Last-Event-ID (all of them
-    without it), then new ones as they happen."""
+    without it), then new ones as they happen; the stream ends when the camera or the user is
+    deleted."""
     await run_in_threadpool(_get, services, camera_id)
     start = _last_id(last_event_id, after)
     hub = services.hub
@@ -171,14 +187,15 @@ async def events_sse(camera_id: int, request: Request, services: ServicesDep, _:
     async def stream():
         last = start
         yield "retry: 1000\n\n"
-        while True:
+        while hub.is_open(camera_id, user.id):
             if await request.is_disconnected():
                 return
             if hub.latest(camera_id) > last:
                 for ev in await run_in_threadpool(hub.since, camera_id, last):
                     yield f"id: {ev.id}\nevent: {ev.type}\ndata: {ev.model_dump_json()}\n\n"
                     last = ev.id
-            elif not await hub.wait_newer(camera_id, last, KEEPALIVE_S):
+            elif (not await hub.wait_newer(camera_id, last, KEEPALIVE_S, user.id)
+                  and hub.is_open(camera_id, user.id)):
                 yield ": keepalive\n\n"    # proxies close silent connections
 
     return StreamingResponse(stream(), media_type="text/event-stream",
@@ -186,8 +203,8 @@ async def events_sse(camera_id: int, request: Request, services: ServicesDep, _:
 
 
 @router.websocket("/{camera_id}/ws")
-async def events_ws(websocket: WebSocket, camera_id: int,
-                    token: str | None = None, last_event_id: int | None = None) -> None:
+async def events_ws(websocket: WebSocket, camera_id: RowId,
+                    token: str | None = None, last_event_id: EventAfter = None) -> None:
     """The same events as JSON text messages. The token comes as ``?token=``: browsers cannot
     set headers on a WebSocket."""
     services = websocket.app.state.services
@@ -214,6 +231,13 @@ async def events_ws(websocket: WebSocket, camera_id: int,
     last = max(last_event_id or 0, 0)
     try:
         while not closed.done():
+            gone = hub.closed_reason(camera_id, user.id)
+            if gone is not None:      # the camera or the user was deleted
+                try:
+                    await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=gone)
+                except (RuntimeError, OSError):     # the client went meanwhile
+                    pass
+                return
             if hub.latest(camera_id) > last:
                 for ev in await run_in_threadpool(hub.since, camera_id, last):
                     if closed.done():
@@ -223,7 +247,8 @@ async def events_ws(websocket: WebSocket, camera_id: int,
                     await websocket.send_text(ev.model_dump_json())
                     last = ev.id
             else:
-                newer = asyncio.create_task(hub.wait_newer(camera_id, last, KEEPALIVE_S))
+                newer = asyncio.create_task(hub.wait_newer(camera_id, last, KEEPALIVE_S,
+                                                           user.id))
                 await asyncio.wait([closed, newer], return_when=asyncio.FIRST_COMPLETED)
                 newer.cancel()
     except WebSocketDisconnect:

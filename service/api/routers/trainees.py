@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import select
 
 from service.api.db import Job, Score, User
-from service.api.deps import ServicesDep, get_or_404, require
+from service.api.deps import ServicesDep, get_job, require
+from service.api.openapi import errors
+from service.api.schemas import BodyIn
 
 router = APIRouter(prefix="/trainees", tags=["trainees"])
 # trainees' scores are teaching records: the same people who read audits read them
@@ -50,7 +52,7 @@ class TraineeScores(BaseModel):
     scores: list[ScoreOut] = Field(description="oldest first")
 
 
-class ScoreFromAudit(BaseModel):
+class ScoreFromAudit(BodyIn):
     audit_id: str
     exercise: str
 
@@ -82,9 +84,10 @@ def trainee_scores(name: str, services: ServicesDep, _: AuditorUser) -> TraineeS
     return TraineeScores(trainee=name, scores=[_out(r) for r in rows])
 
 
-@router.post("/{name}/scores", status_code=201, response_model=ScoreOut)
+@router.post("/{name}/scores", status_code=201, response_model=ScoreOut,
+             responses=errors(404, 409))
 def score_audit(name: str, body: ScoreFromAudit, services: ServicesDep,
-                _: AuditorUser) -> ScoreOut:
+                user: AuditorUser) -> ScoreOut:
     """Score a finished audit of this service as an exercise of trainee ``name``."""
     from service.commands.score import store_score, user_dirs
     from vision.exercises import ExerciseError, find_exercise
@@ -99,7 +102,7 @@ def score_audit(name: str, body: ScoreFromAudit, services: ServicesDep,
         ex = find_exercise(body.exercise, user_dirs(services.settings.data_dir, []))
     except ExerciseError as e:
         raise HTTPException(422, f"exercise: {e}")
-    job = get_or_404(services, Job, body.audit_id, f"audit {body.audit_id!r}")
+    job = get_job(services, body.audit_id, user)      # one the user may see
     if job.status != "done" or not job.report:
         raise HTTPException(409, f"audit {body.audit_id!r} is {job.status}, not done")
     try:

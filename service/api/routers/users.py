@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from sqlmodel import select
 
 from service.api.db import User
-from service.api.deps import ServicesDep, delete_or_404, require
+from service.api.deps import RowId, ServicesDep, delete_or_404, require
+from service.api.openapi import errors
 from service.api.schemas import UserCreated, UserIn, UserOut
 from service.api.security import UserExists, create_user
 
@@ -18,7 +19,7 @@ def _out(u: User) -> UserOut:
     return UserOut(id=u.id, name=u.name, role=u.role, created=u.created)
 
 
-@router.post("", status_code=201, response_model=UserCreated)
+@router.post("", status_code=201, response_model=UserCreated, responses=errors(409))
 def add_user(body: UserIn, services: ServicesDep, _: Admin) -> UserCreated:
     try:
         user, token = create_user(services.db, body.name, body.role)
@@ -33,9 +34,10 @@ def list_users(services: ServicesDep, _: Admin) -> list[UserOut]:
         return [_out(u) for u in s.exec(select(User).order_by(User.id)).all()]
 
 
-@router.delete("/{user_id}", status_code=204)
-def delete_user(user_id: int, services: ServicesDep, me: Admin) -> Response:
+@router.delete("/{user_id}", status_code=204, responses=errors(409))
+def delete_user(user_id: RowId, services: ServicesDep, me: Admin) -> Response:
     if user_id == me.id:
         raise HTTPException(409, "an admin cannot delete their own account")
     delete_or_404(services, User, user_id, f"user {user_id}")
+    services.hub.forget_user(user_id)     # the feeds it has open end now
     return Response(status_code=204)
