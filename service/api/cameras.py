@@ -19,7 +19,9 @@ stop the service."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import threading
 import time
@@ -29,11 +31,12 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlparse
 
-from sqlmodel import select
+from sqlmodel import select, text
 
 from service.api.db import Camera, Database
 from service.api.events import EventHub
 from service.api.pipeline import parse_studio_text, sniff
+from service.api.settings import SECRETS_FILE
 
 log = logging.getLogger("ashiwatch.cameras")
 
@@ -76,12 +79,63 @@ def capture_spec(source: str) -> str:
     return source.strip()
 
 
-def redact(source: str) -> str:
-    """A stream URL without its password (``rtsp://user:***@host/…``), for events and lists."""
-    url = urlparse(source)
-    if url.password:
-        return source.replace(f":{url.password}@", ":***@", 1)
-    return source
+# scheme://userinfo@host: the netloc ends at the first / ? # (urlparse's rule); within it the
+# last @ ends the userinfo, so a password may itself contain an @
+_URL_NETLOC = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/?#]*)")
+
+
+def redact(text: str) -> str:
+    """Every URL in ``text`` without its password (``rtsp://user:***@host/…``): a source, or
+    a message naming one (an error of FFmpeg, a log line)."""
+    def hide(m: re.Match) -> str:
+        userinfo, at, host = m.group(2).rpartition("@")
+        if not at or ":" not in userinfo:
+            return m.group(0)
+        return f"{m.group(1)}{userinfo.split(':', 1)[0]}:***@{host}"
+    return _URL_NETLOC.sub(hide, text)
+
+
+class CameraSecrets:
+    """The real sources of cameras whose URL has a password, ``{camera id: source}`` in one
+    0600 JSON file of the data folder (``secrets.json``): the database, its WAL and backups of
+    it only ever hold the redacted form (docs/service.md)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, str]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def _write(self, secrets: dict[str, str]) -> None:
+        # a new file made 0600 whatever the umask, renamed over the old one: whole or not there
+        tmp = self.path.with_name(f".{self.path.name}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)
+            json.dump(secrets, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def get(self, camera_id: int) -> str | None:
+        with self._lock:
+            return self._read().get(str(camera_id))
+
+    def set(self, camera_id: int, source: str | None) -> None:
+        """Keep ``source`` for the camera, or (None) forget what was kept."""
+        with self._lock:
+            secrets = self._read()
+            if source is None and str(camera_id) not in secrets:
+                return
+            if source is None:
+                del secrets[str(camera_id)]
+            else:
+                secrets[str(camera_id)] = source
+            self._write(secrets)
 
 
 # Live cameras run the `full` landmark model: `heavy` (audits) costs ~2.7x per frame.
@@ -191,9 +245,12 @@ class Latest:
 
 class CameraWorker:
     def __init__(self, camera: Camera, hub: EventHub, on_alert=None,
-                 stall_s: float | None = None) -> None:
+                 stall_s: float | None = None, source: str | None = None) -> None:
         from vision.frames import CAMERA_TIMEOUT_MS
         self.camera = camera
+        # what is opened: the row's source, or the real one with its password (CameraSecrets);
+        # only ever shown through redact()
+        self.source = source or camera.source
         self.hub = hub
         self.on_alert = on_alert       # (camera_id, event, Latest) after an alert_start
         self.stall_s = stall_s if stall_s is not None else max(CAMERA_TIMEOUT_MS / 1000, 1.0)
@@ -233,7 +290,7 @@ class CameraWorker:
     # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            kind = source_kind(self.camera.source)
+            kind = source_kind(self.source)
             studio = parse_studio_text(studio_text(self.camera.studio), "studio")
             if kind == "file":
                 while not self.stop_event.is_set():
@@ -245,7 +302,7 @@ class CameraWorker:
         except Exception as e:   # a worker must end with an event, not silently
             log.exception("camera %s", self.camera.id)
             if self._announce:
-                self._publish("camera_offline", detail=f"internal error: {e}")
+                self._publish("camera_offline", detail=redact(f"internal error: {e}"))
             self.online = False
 
     def _engine_for(self, studio):
@@ -262,7 +319,7 @@ class CameraWorker:
         """Connect, run until the camera stops answering, say so, retry with back-off."""
         from vision.frames import FrameSource, FrameSourceError
         from vision.posetrack import Header
-        spec = capture_spec(self.camera.source)
+        spec = capture_spec(self.source)
         backoff = BACKOFF_MIN_S
         said_offline = False
         while not self.stop_event.is_set():
@@ -285,7 +342,7 @@ class CameraWorker:
             info = src.info
             header = Header(fps=info.fps, width=info.width, height=info.height,
                             source=f"engine:{LIVE_MODEL}")
-            detail = f"live {redact(self.camera.source)} ({info.width}x{info.height})"
+            detail = f"live {redact(self.source)} ({info.width}x{info.height})"
             why: list[str] = []
             ended = self._session(header, studio, self._image_items(src, studio, True, why),
                                   why, detail)
@@ -301,7 +358,7 @@ class CameraWorker:
         from vision.frames import FrameSource, FrameSourceError
         from vision.posetrack import PoseTrackError, iter_pose_track
         from vision.posetrack import Header
-        path = source_path(self.camera.source)
+        path = source_path(self.source)
         src = None
         try:
             if sniff(path) == "track":
@@ -384,7 +441,7 @@ class CameraWorker:
         from vision.frames import FrameSourceError
         from vision.posetrack import PoseTrackError
         from vision.rules import SEVERITY, ZONE_ALERT
-        aud = Auditor(header, studio, None, source=redact(self.camera.source))
+        aud = Auditor(header, studio, None, source=redact(self.source))
         self._publish("camera_online", detail=detail)
         self.online = True
         active: set[tuple[str, str | None]] = set()
@@ -444,8 +501,13 @@ class CameraWorker:
 
 def studio_text(studio: str | None) -> str | None:
     """The stored studio is YAML text, or a path to a studio file (read at each start)."""
-    if studio and "\n" not in studio.strip() and Path(studio.strip()).is_file():
-        return Path(studio.strip()).read_text(encoding="utf-8")
+    if studio and "\n" not in studio.strip() and len(studio) < 4096:
+        try:
+            is_file = Path(studio.strip()).is_file()
+        except (OSError, ValueError):       # a name too long, a NUL: text, not a path
+            is_file = False
+        if is_file:
+            return Path(studio.strip()).read_text(encoding="utf-8")
     return studio
 
 
@@ -453,18 +515,45 @@ class CameraManager:
     def __init__(self, db: Database, hub: EventHub, on_alert=None) -> None:
         self.db, self.hub = db, hub
         self.on_alert = on_alert
+        self.secrets = CameraSecrets(db.path.parent / SECRETS_FILE)
         self._workers: dict[int, CameraWorker] = {}
         self._lock = threading.Lock()
 
     def start_all(self) -> None:
         # live sources restart with the service; a replay starts again from its beginning
+        self._move_passwords_out_of_the_database()
         with self.db.session() as s:
             cams = s.exec(select(Camera)).all()
         for cam in cams:
             self.start(cam)
 
+    def _move_passwords_out_of_the_database(self) -> None:
+        """A data folder made before CameraSecrets has stream passwords in ``camera.source``:
+        move them to the secrets file, then rewrite the database file (VACUUM, WAL
+        truncated) so that the old pages holding them are gone too."""
+        with self.db.session() as s:
+            cams = [c for c in s.exec(select(Camera)).all() if redact(c.source) != c.source]
+            for cam in cams:
+                self.secrets.set(cam.id, cam.source)
+                cam.source = redact(cam.source)
+                s.add(cam)
+            s.commit()
+        if cams:
+            with self.db.engine.connect() as conn:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+                conn.execute(text("VACUUM"))
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            log.info("moved the stream passwords of %d camera(s) to %s", len(cams),
+                     self.secrets.path.name)
+
+    def source_of(self, cam: Camera) -> str:
+        """The source to open: the kept one with its password when the row holds its
+        redacted form (a secret left from another camera is never used)."""
+        secret = self.secrets.get(cam.id)
+        return secret if secret is not None and redact(secret) == cam.source else cam.source
+
     def start(self, cam: Camera) -> None:
-        w = CameraWorker(cam, self.hub, on_alert=self.on_alert)
+        w = CameraWorker(cam, self.hub, on_alert=self.on_alert, source=self.source_of(cam))
         with self._lock:
             self._workers[cam.id] = w
         w.start()

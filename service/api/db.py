@@ -5,13 +5,20 @@ never wait behind the job and camera threads that write."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator, Optional
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import Field, Session, SQLModel, create_engine
+
+log = logging.getLogger("ashiwatch.db")
 
 
 def now() -> float:
@@ -19,6 +26,8 @@ def now() -> float:
 
 
 class User(SQLModel, table=True):
+    # AUTOINCREMENT: a deleted user's id is never given to another one
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
     role: str                                    # admin | auditor | viewer
@@ -46,6 +55,8 @@ class Job(SQLModel, table=True):
 
 
 class Camera(SQLModel, table=True):
+    # AUTOINCREMENT: a deleted camera's id (its feeds' URLs, its secret) never names another
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str
     source: str
@@ -87,8 +98,19 @@ class Score(SQLModel, table=True):
     created: float = Field(default_factory=now, index=True)
 
 
+# tables that had no AUTOINCREMENT in older data folders (Database._add_autoincrement)
+AUTOINCREMENT_TABLES = ("user", "camera")
+
+
 class Database:
     def __init__(self, path) -> None:
+        self.path = Path(path)
+        # 0600 whatever the umask: SQLite gives its -wal and -shm the mode of the database
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        for f in (self.path, self.path.with_name(self.path.name + "-wal"),
+                  self.path.with_name(self.path.name + "-shm")):
+            if f.exists():
+                os.chmod(f, 0o600)
         self.engine = create_engine(f"sqlite:///{path}",
                                     connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -101,6 +123,7 @@ class Database:
 
         SQLModel.metadata.create_all(self.engine)
         self._add_missing_columns()
+        self._add_autoincrement()
 
     def _add_missing_columns(self) -> None:
         """create_all makes missing tables, not missing columns: a data folder made by an
@@ -113,6 +136,40 @@ class Database:
                         ddl = col.type.compile(dialect=self.engine.dialect)
                         conn.exec_driver_sql(
                             f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}')
+
+    def _add_autoincrement(self) -> None:
+        """SQLite cannot ALTER a table to AUTOINCREMENT: an older data folder's ``user`` and
+        ``camera`` are rebuilt (new table, rows copied, old one dropped, new one renamed; the
+        way sqlite.org/lang_altertable.html describes), in one transaction. From then on no id
+        is reused; ids deleted before this cannot be known (the highest kept one is the floor)."""
+        con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            con.execute("BEGIN IMMEDIATE")    # the check too: another process may migrate
+            try:
+                for name in AUTOINCREMENT_TABLES:
+                    row = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                      "AND name = ?", (name,)).fetchone()
+                    if row is None or "AUTOINCREMENT" in row[0].upper():
+                        continue
+                    table = SQLModel.metadata.tables[name]
+                    have = {r[1] for r in con.execute(f'PRAGMA table_info("{name}")')}
+                    cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name in have)
+                    new = table.to_metadata(MetaData(), name=f"_new_{name}")
+                    con.execute(str(CreateTable(new).compile(dialect=self.engine.dialect)))
+                    con.execute(f'INSERT INTO "_new_{name}" ({cols}) SELECT {cols} FROM "{name}"')
+                    # (foreign keys are off: job.owner_id keeps naming "user")
+                    con.execute(f'DROP TABLE "{name}"')
+                    con.execute(f'ALTER TABLE "_new_{name}" RENAME TO "{name}"')
+                    for ix in table.indexes:
+                        con.execute(str(CreateIndex(ix).compile(dialect=self.engine.dialect)))
+                    log.info("table %s: ids are never reused from now on", name)
+                con.execute("COMMIT")
+            except sqlite3.Error as e:   # the old tables stay as they were; the service runs
+                con.execute("ROLLBACK")
+                log.warning("could not add AUTOINCREMENT to the tables %s (%s): ids of deleted "
+                            "users or cameras may be reused", AUTOINCREMENT_TABLES, e)
+        finally:
+            con.close()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from service.commands.serve import data_option, make_settings
+from service.commands.serve import data_option, make_settings, private_files
 from service.errors import fail
 
 user_app = typer.Typer(no_args_is_help=True, help="service accounts")
@@ -27,6 +27,7 @@ def add(
         raise fail(f"--role {role!r}: choose admin, auditor or viewer")
     if not name.strip():
         raise fail("the user name is empty")
+    private_files()
     settings = make_settings(data)
     db = Database(settings.db_path)
     try:
