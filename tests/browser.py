@@ -45,6 +45,20 @@ def page(browser):
     pg = browser.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # what the Content-Security-Policy refuses is a console error, not a page error
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error"
+          and "Content Security Policy" in m.text else None)
     pg.errors = errors
     yield pg
     pg.close()
+
+
+def wait_until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll a JavaScript expression until it is truthy. Not Playwright's wait_for_function:
+    that evaluates a string with eval in the page, which the service's CSP refuses (as it
+    should: the pages have no 'unsafe-eval'); page.evaluate goes through the debugger."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"not true within {timeout} s: {expression}"
+        time.sleep(0.1)

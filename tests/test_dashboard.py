@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.browser import SHOTS_ROOT, browser, needs_chromium, page  # noqa: F401  (fixtures)
+from tests.browser import wait_until
 from tests.test_service import SESSION, STUDIO, Server, env, read_sse  # noqa: F401  (env: the server)
 
 VIEWPORT = {"width": 1100, "height": 760}
@@ -55,15 +56,13 @@ def test_live_feed_shows_a_critical_alert_and_lights_the_back_map(env, page):
         page.wait_for_selector(f"{card} .backmap .zone.lit", state="attached", timeout=30_000)
         # the live view beside the feed: MJPEG frames of the replay (skeletons on a dark
         # canvas of the track's 16:9 size, scaled to 480 px wide)
-        page.wait_for_function(f"document.querySelector('{card} img.live').naturalWidth > 0",
-                               timeout=30_000)
+        wait_until(page, f"document.querySelector('{card} img.live').naturalWidth > 0")
         assert page.eval_on_selector(f"{card} img.live",
                                      "e => [e.naturalWidth, e.naturalHeight]") == [480, 270]
         # an alert's snapshot, fetched with the token and shown under it
         page.click(f"{card} .feed li.alert_start button.snap")
-        page.wait_for_function(
-            f"(document.querySelector('{card} .feed li.alert_start img.snapshot') || "
-            f"{{}}).naturalWidth > 0", timeout=30_000)
+        wait_until(page, f"(document.querySelector('{card} .feed li.alert_start img.snapshot')"
+                         f" || {{}}).naturalWidth > 0")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "live.png"))
         page.wait_for_selector(f"{card} .feed li.camera_offline", timeout=90_000)
@@ -112,10 +111,10 @@ def test_audit_upload_progress_and_report(env, page):
         len(rep["alerts"]) > 0
     assert shots
     first = shots[0]["alert"]
-    page.wait_for_function(f"document.querySelector('#report-alerts li[data-alert=\"{first}\"] "
-                           f"img.snapshot').naturalWidth > 0", timeout=30_000)
+    wait_until(page, f"document.querySelector('#report-alerts li[data-alert=\"{first}\"] "
+                     f"img.snapshot').naturalWidth > 0")
     # the full HTML report, fetched with the token, opens from a blob: URL
-    page.wait_for_function("document.querySelector('#report-html').href.startsWith('blob:')")
+    wait_until(page, "document.querySelector('#report-html').href.startsWith('blob:')")
     with page.context.expect_page() as popup:
         page.click("#report-html")
     report_page = popup.value
