@@ -317,19 +317,18 @@ def test_a_video_goes_through_the_pose_engine(env, tmp_path):
     assert done["report"]["frames"] == 8 and done["report"]["fps"] == 25.0
 
 
-def test_truncated_pose_track_fails_with_the_reason(env):
+def test_truncated_pose_track_is_refused_at_upload_with_the_reason(env):
     srv, tok = env
+    before = uploads_left(srv.data)
     lines = SESSION.read_bytes().splitlines(keepends=True)
     broken = b"".join(lines[:40]) + lines[40][:100]        # cut in the middle of a line
     with srv.client(tok["auditor"]) as c:
-        job = upload(c, broken, "cut.jsonl").json()
-        done = wait_job(c, job["id"])
-        assert done["status"] == "failed"
-        assert done["error"].startswith("cut.jsonl:41: not JSON"), done["error"]
-        assert str(srv.data) not in done["error"]             # no server paths in messages
-        r = c.get(f"/audits/{job['id']}/report.json")
-        assert r.status_code == 409 and "failed" in r.json()["detail"]
-    assert f"{job['id']}.track" not in uploads_left(srv.data)
+        r = upload(c, broken, "cut.jsonl")
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert detail.startswith("cut.jsonl: line 41: not JSON"), detail
+        assert str(srv.data) not in detail             # no server paths in messages
+    assert uploads_left(srv.data) == before
 
 
 def test_path_in_the_filename_is_never_a_path(env):
