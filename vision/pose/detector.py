@@ -99,8 +99,9 @@ def square_tiles(image: np.ndarray, overlap: float = 0.25) -> list[tuple[int, in
 
 
 class PoseDetector:
-    def __init__(self, model_path, threads: int | None = None, min_score: float = MIN_SCORE):
-        self.session = make_session(model_path, threads)
+    def __init__(self, model_path, threads: int | None = None, min_score: float = MIN_SCORE,
+                 device: str = "cpu"):
+        self.session = make_session(model_path, threads, device)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.nchw = inp.shape[1] == 3

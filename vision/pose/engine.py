@@ -33,6 +33,7 @@ from ..posetrack import Frame, Person
 from .detector import Detection, PoseDetector
 from .landmarks import LandmarkModel, LandmarkResult
 from .regions import Region, iou, legs_region, region_from_points, region_from_polygon
+from .runtime import resolve_device
 
 # Landmarks that describe the body's placement (shoulders, elbows, wrists, hips, knees, ankles)
 BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
@@ -54,6 +55,7 @@ AUDIT_MODEL = "heavy"
 class EngineConfig:
     model: str = "full"  # lite | full | heavy
     threads: int | None = None
+    device: str = "cpu"  # cpu | cuda | auto (vision.pose.runtime.resolve_device)
     max_people: int = 4
     detect_every: int = 10  # frames between detector passes for newcomers
     min_presence: float = 0.5  # person-present score to keep a track (MediaPipe's 0.5)
@@ -203,9 +205,11 @@ class PoseEngine:
         self.cfg = config or EngineConfig(**kw)
         if self.cfg.model not in ("lite", "full", "heavy"):
             raise ValueError(f"unknown model {self.cfg.model!r}: choose lite, full or heavy")
+        self.device = resolve_device(self.cfg.device)
         self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
-                                     self.cfg.min_detection)
-        self.landmarks = LandmarkModel(model_path(f"{self.cfg.model}_engine"), self.cfg.threads)
+                                     self.cfg.min_detection, device=self.device)
+        self.landmarks = LandmarkModel(model_path(f"{self.cfg.model}_engine"), self.cfg.threads,
+                                       device=self.device)
         # the studio table's outline and long axis (unit vector), fixed for the engine's life
         self._table = self._table_axis = None
         if self.cfg.table is not None:

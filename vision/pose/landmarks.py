@@ -72,8 +72,8 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
 
 
 class LandmarkModel:
-    def __init__(self, model_path, threads: int | None = None):
-        self.session = make_session(model_path, threads)
+    def __init__(self, model_path, threads: int | None = None, device: str = "cpu"):
+        self.session = make_session(model_path, threads, device)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.nchw = inp.shape[1] == 3

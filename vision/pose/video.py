@@ -44,13 +44,15 @@ def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.Vi
 def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
                      table_head: np.ndarray | None = None,
                      on_image: Callable[[np.ndarray, Frame], None] | None = None,
+                     device: str = "cpu",
                      ) -> tuple[Header, Iterator[Frame], FrameSource]:
     """Pose track of a video (or image, or camera): header, a lazy frame iterator, and the
     source (its ``info.frame_count`` sizes a progress bar). Raises
     vision.frames.FrameSourceError for input that gives no frames. ``on_image``: see
     ``track_frames``."""
     source = FrameSource(path)
-    engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head))
+    engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head,
+                                     device=device))
     header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height,
                     source=engine.source)
 
