@@ -22,7 +22,12 @@ def _load_inputs(studio: Optional[Path], client: Optional[Path]):
     return st, prof
 
 
-def _open_track(path: Path, model: Optional[str], studio=None, on_image=None):
+class AuditInputError(Exception):
+    """Input an audit cannot read (a broken track or video, an unwritable folder): one line."""
+
+
+def _open_track(path: Path, model: Optional[str], studio=None, on_image=None,
+                device: str = "cpu"):
     """(header, frames, total frames or None) of a pose track or of a video through the
     pose engine (``on_image(image, frame)`` sees each video image, for snapshots)."""
     from vision.frames import FrameSourceError
@@ -31,17 +36,72 @@ def _open_track(path: Path, model: Optional[str], studio=None, on_image=None):
         try:
             header, frames = iter_pose_track(path)
         except PoseTrackError as e:
-            raise fail(str(e))
+            raise AuditInputError(str(e))
         return header, frames, None
     from vision.pose.engine import AUDIT_MODEL
     from vision.pose.video import track_from_video
     try:
         header, frames, source = track_from_video(
             path, model or AUDIT_MODEL, table=None if studio is None else studio.table,
-            table_head=None if studio is None else studio.table_head, on_image=on_image)
+            table_head=None if studio is None else studio.table_head, on_image=on_image,
+            device=device)
     except FrameSourceError as e:
-        raise fail(str(e))
+        raise AuditInputError(str(e))
     return header, frames, source.info.frame_count
+
+
+class AuditRun:
+    """One audit of a file, as ``ashiwatch audit`` runs it (and ``ashiwatch batch`` on each
+    input): opened first (so that a progress bar knows ``total``), then ``run``."""
+
+    def __init__(self, input: Path, studio=None, profile=None, model: Optional[str] = None,
+                 snap_dir: Optional[Path] = None, device: str = "cpu",
+                 source: Optional[str] = None) -> None:
+        """``source``: the input's name in the report (default: ``input`` as given)."""
+        from vision.audit import Auditor
+        self.input, self.snap_dir = input, snap_dir
+        self._latest: dict = {}          # the newest video image, for the snapshots
+        self.header, self._frames, self.total = _open_track(
+            input, model, studio, device=device, on_image=None if snap_dir is None else
+            (lambda image, frame: self._latest.__setitem__("image", image)))
+        self.auditor = Auditor(self.header, studio, profile,
+                               source=str(input) if source is None else source)
+        self._snap = None
+        if snap_dir is not None:
+            from vision.snapshots import AlertSnapshots
+            try:
+                self._snap = AlertSnapshots.for_auditor(snap_dir, self.auditor)
+            except OSError as e:
+                raise AuditInputError(f"{snap_dir}: cannot write snapshots here ({e.strerror})")
+
+    def run(self, advance=lambda: None):
+        """(report, snapshots or None); ``advance()`` after each frame."""
+        from vision.posetrack import PoseTrackError
+        latest, snap = self._latest, self._snap
+        try:
+            for fr in self._frames:
+                status = self.auditor.push(fr)
+                if snap is not None and "image" in latest:
+                    snap.push(latest.pop("image"), fr, status)
+                advance()
+        except PoseTrackError as e:
+            raise AuditInputError(str(e))
+        except OSError as e:
+            raise AuditInputError(f"{self.snap_dir}: cannot write snapshots ({e})")
+        report = self.auditor.finish()
+        try:
+            shots = None if snap is None else snap.finish(report)
+        except OSError as e:
+            raise AuditInputError(f"{self.snap_dir}: cannot write snapshots ({e})")
+        return report, shots
+
+
+def check_device(device: str) -> str:
+    from vision.pose.runtime import DeviceError, resolve_device
+    try:
+        return resolve_device(device)
+    except DeviceError as e:
+        raise fail(str(e))
 
 
 def audit(
@@ -53,52 +113,30 @@ def audit(
     html: Optional[Path] = typer.Option(None, "--html", help="write the report as one HTML page (docs/reports.md)"),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="write the same page as a PDF (needs chromium)"),
     snapshots: Optional[Path] = typer.Option(None, "--snapshots", help="video input: one picture per alert here (default: beside the --html file)"),
+    device: str = typer.Option("auto", "--device", help="where the pose engine runs: auto, cpu or cuda (auto: the GPU if onnxruntime has CUDA)"),
 ) -> None:
     """Audit a session: steps, their zones, bar grip and alerts, as a JSON report (and an
     HTML/PDF report with one snapshot per alert)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vision.audit import Auditor
-    from vision.posetrack import PoseTrackError
     if model is not None and model not in ("lite", "full", "heavy"):
         raise fail(f"--model {model}: choose lite, full or heavy")
+    device = check_device(device)
     st, prof = _load_inputs(studio, client)
     is_track = input.suffix.lower() == ".jsonl"
     snap_dir = _snapshot_dir(snapshots, html, pdf, is_track)
     if pdf is not None:
         _check_chromium()      # before a long audit, not after it
-    latest: dict = {}          # the newest video image, for the snapshots
-    header, frames, total = _open_track(
-        input, model, st, on_image=None if snap_dir is None else
-        (lambda image, frame: latest.__setitem__("image", image)))
-    aud = Auditor(header, st, prof, source=str(input))
-    snap = None
-    if snap_dir is not None:
-        from vision.snapshots import AlertSnapshots
-        try:
-            snap = AlertSnapshots.for_auditor(snap_dir, aud)
-        except OSError as e:
-            raise fail(f"{snap_dir}: cannot write snapshots here ({e.strerror})")
-    # a video goes through the pose engine: show progress on long work (stderr)
-    with Progress(TextColumn("audit {task.fields[name]}"), BarColumn(),
-                  TextColumn("{task.completed} frames"), TimeRemainingColumn(),
-                  disable=total is None, transient=True) as bar:
-        task = bar.add_task("audit", total=total, name=input.name)
-        try:
-            for fr in frames:
-                status = aud.push(fr)
-                if snap is not None and "image" in latest:
-                    snap.push(latest.pop("image"), fr, status)
-                bar.advance(task)
-        except PoseTrackError as e:
-            raise fail(str(e))
-        except OSError as e:
-            raise fail(f"{snap_dir}: cannot write snapshots ({e})")
-    report = aud.finish()
     try:
-        shots = None if snap is None else snap.finish(report)
-    except OSError as e:
-        raise fail(f"{snap_dir}: cannot write snapshots ({e})")
+        run = AuditRun(input, st, prof, model, snap_dir, device)
+        # a video goes through the pose engine: show progress on long work (stderr)
+        with Progress(TextColumn("audit {task.fields[name]}"), BarColumn(),
+                      TextColumn("{task.completed} frames"), TimeRemainingColumn(),
+                      disable=run.total is None, transient=True) as bar:
+            task = bar.add_task("audit", total=run.total, name=input.name)
+            report, shots = run.run(lambda: bar.advance(task))
+    except AuditInputError as e:
+        raise fail(str(e))
     if shots is not None and snapshots is not None:
         typer.echo(f"{snapshots}: {len(shots)} snapshots of {len(report.alerts)} alerts "
                    f"(index.json)")

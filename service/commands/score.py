@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from service.commands.audit import _load_inputs, _open_track
+from service.commands.audit import AuditInputError, AuditRun, _load_inputs
 from service.commands.serve import data_option, make_settings
 from service.errors import fail
 
@@ -77,17 +77,11 @@ def _report_from_json(path: Path):
 
 def _audit(input: Path, studio: Optional[Path], client: Optional[Path], model: Optional[str]):
     """The audit report of a pose track or a video (as `ashiwatch audit` makes it)."""
-    from vision.audit import Auditor
-    from vision.posetrack import PoseTrackError
     st, prof = _load_inputs(studio, client)
-    header, frames, _ = _open_track(input, model, st)
-    aud = Auditor(header, st, prof, source=str(input))
     try:
-        for fr in frames:
-            aud.push(fr)
-    except PoseTrackError as e:
+        return AuditRun(input, st, prof, model).run()[0]
+    except AuditInputError as e:
         raise fail(str(e))
-    return aud.finish()
 
 
 def store_score(db, sc) -> int:
