@@ -18,7 +18,7 @@ def main() -> None:
 
 
 # Modules under service/commands that define ``register(app)``.
-COMMAND_MODULES = ["pose", "audit", "bench", "bench_latency", "demo", "advise", "serve", "user", "score"]
+COMMAND_MODULES = ["pose", "audit", "bench", "bench_latency", "demo", "advise", "serve", "user", "score", "batch"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"service.commands.{_name}").register(app)
