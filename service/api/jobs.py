@@ -61,6 +61,36 @@ def _ended(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+class ProcessExecution:
+    """A job's own process on this machine, its messages through a pipe."""
+
+    def __init__(self, work: Callable, task: jobwork.Task, name: str) -> None:
+        self.recv, send = _CTX.Pipe(duplex=False)
+        self.proc = _CTX.Process(target=work, args=(task, send), daemon=True, name=name)
+        self.proc.start()
+        send.close()             # the child's end: EOF here once the child is gone
+
+    def poll(self, timeout: float) -> tuple | None:
+        """The next message, None for none yet, ("gone", how) once the process has ended
+        without one."""
+        if self.recv.poll(timeout):
+            try:
+                return self.recv.recv()
+            except (EOFError, OSError):
+                self.proc.join(timeout=5)
+                return ("gone", _ended(self.proc.exitcode))
+        if not self.proc.is_alive() and not self.recv.poll():
+            return ("gone", _ended(self.proc.exitcode))
+        return None
+
+    def close(self) -> None:
+        """Stop it if it still runs (mid-frame too)."""
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=10)
+        self.recv.close()
+
+
 class JobRunner:
     def __init__(self, settings: Settings, db: Database,
                  work: Callable = jobwork.run) -> None:
@@ -72,6 +102,7 @@ class JobRunner:
         self._cancel: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._ray_address: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -224,25 +255,16 @@ class JobRunner:
         done (the report JSON), failed / error (the message), deleted, stopping, timeout,
         stalled (the reason), crashed (how the process ended)."""
         budget, stall = self.settings.job_timeout_s, self.settings.job_stall_s
-        recv, send = _CTX.Pipe(duplex=False)
-        proc = _CTX.Process(target=self.work, args=(task, send), daemon=True,
-                            name=f"audit-{job.id[:8]}")
-        proc.start()
-        send.close()             # the child's end: EOF here once the child is gone
+        run = self._execution(task, f"audit-{job.id[:8]}")
         started = beat = written = time.monotonic()
         end: tuple[str, str | None] | None = None
         try:
             while end is None:
-                msg = None
-                if recv.poll(POLL_S):
-                    try:
-                        msg = recv.recv()
-                    except (EOFError, OSError):     # the process is gone, saying nothing
-                        proc.join(timeout=5)
-                        end = ("crashed", _ended(proc.exitcode))
-                        break
+                msg = run.poll(POLL_S)
                 t = time.monotonic()
-                if msg is not None and msg[0] == "progress":
+                if msg is not None and msg[0] == "gone":     # ended, saying nothing
+                    end = ("crashed", msg[1])
+                elif msg is not None and msg[0] == "progress":
                     beat = t
                     if msg[1] is not None and t - written >= PROGRESS_WRITE_S:
                         written = t
@@ -262,16 +284,23 @@ class JobRunner:
                 elif t - beat > stall:
                     end = ("stalled", f"stopped: no frame was finished for {stall:g} s "
                                       f"(ashiwatch serve --job-stall-s)")
-                elif not proc.is_alive() and not recv.poll():
-                    end = ("crashed", _ended(proc.exitcode))
         finally:
-            if proc.is_alive():
-                proc.kill()
-            proc.join(timeout=10)
-            recv.close()
+            run.close()
         if end[0] in ("timeout", "stalled"):
             log.warning("job %s: %s", job.id, end[1])
         return end
+
+    def _execution(self, task: jobwork.Task, name: str) -> ProcessExecution:
+        if self.settings.jobs == "ray":
+            import functools
+
+            from service.api import rayjobs
+            if self._ray_address is None:
+                self._ray_address = rayjobs.cluster_address(self.settings.ray_address)
+            # a process that runs the job as a Ray task (service.api.rayjobs.bridge)
+            return ProcessExecution(functools.partial(rayjobs.bridge,
+                                                      address=self._ray_address), task, name)
+        return ProcessExecution(self.work, task, name)
 
     def _fail(self, job: Job, message: str, partial: Path) -> None:
         self._clean(job, partial)

@@ -41,6 +41,10 @@ class Settings:
     # the interactive API pages (/docs, /redoc): off unless asked, since they load their
     # scripts from a CDN into the service's origin
     api_docs: bool = False
+    # where audit jobs run: "local" (a process of this machine each) or "ray" (a Ray task
+    # each, on a local Ray or the cluster at ray_address; docs/scale.md)
+    jobs: str = "local"
+    ray_address: str | None = None
 
     @property
     def db_path(self) -> Path:

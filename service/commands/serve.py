@@ -64,6 +64,12 @@ def serve(
     api_docs: bool = typer.Option(
         False, "--api-docs", help="serve the interactive API pages /docs and /redoc (off by "
                                   "default; /openapi.json is always served)"),
+    jobs: str = typer.Option(
+        "local", "--jobs", help="where audit jobs run: local (a process each) or ray (a Ray "
+                                "task each; the scale extra, docs/scale.md)"),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="with --jobs ray: join this running Ray cluster "
+                                    "(default: RAY_ADDRESS, else a local Ray)"),
 ) -> None:
     """Run the service: audits of uploaded sessions and live alert feeds."""
     import socket
@@ -71,10 +77,21 @@ def serve(
     import uvicorn
 
     from service.api.main import create_app
+    if jobs not in ("local", "ray"):
+        raise fail(f"--jobs {jobs}: choose local or ray")
+    if ray_address and jobs != "ray":
+        raise fail("--ray-address needs --jobs ray")
     private_files()
     settings = make_settings(data, max_upload_mb, job_timeout_s=job_timeout_s,
                              job_stall_s=job_stall_s, upload_idle_s=upload_idle_s,
-                             api_docs=api_docs)
+                             api_docs=api_docs, jobs=jobs, ray_address=ray_address)
+    if jobs == "ray":
+        from service.scale import ScaleError, init_ray
+        try:   # before the port is taken: a Ray that cannot start is one line, not a 500 later
+            where, start_s = init_ray(1, ray_address)
+        except ScaleError as e:
+            raise fail(str(e))
+        typer.echo(f"ashiwatch: audit jobs on {where} (started in {start_s:.1f} s)", err=True)
     # a clear line for a taken port, rather than uvicorn's traceback-ish exit
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
