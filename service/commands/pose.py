@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         studio: Optional[Path] = typer.Option(None, help="studio file (table outline, bars)"),
         max_frames: Optional[int] = typer.Option(None, help="stop after this many frames"),
         quiet: bool = typer.Option(False, "-q", help="no progress bar"),
+        device: str = typer.Option("auto", "--device", help="where the pose engine runs: auto, cpu or cuda"),
     ) -> None:
         """Run the pose engine on a video, image or camera and write a pose track."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -31,6 +32,8 @@ def register(app: typer.Typer) -> None:
 
         if model not in ("lite", "full", "heavy"):
             raise fail(f"--model {model}: choose lite, full or heavy")
+        from service.commands.audit import check_device
+        device = check_device(device)
         from vision.studio import StudioError, load_studio
 
         try:
@@ -43,7 +46,8 @@ def register(app: typer.Typer) -> None:
             raise fail(str(e))
         info = source.info
         engine = PoseEngine(EngineConfig(model=model, table=st.table if st else None,
-                                         table_head=st.table_head if st else None))
+                                         table_head=st.table_head if st else None,
+                                         device=device))
         header = Header(fps=info.fps, width=info.width, height=info.height, source=engine.source)
         try:
             writer = PoseTrackWriter(out, header)
@@ -71,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 writer.close()
                 if video is not None:
                     video.release()
-        if source.truncated:
+        if source.truncated and not (max_frames and n >= max_frames):   # not our own stop
             typer.echo(f"warning: {input}: video ended after {n} of {info.frame_count} frames "
                        f"(truncated?); the track holds what was read", err=True)
         typer.echo(f"{out}: {n} frames, {info.width}x{info.height} @ {info.fps:g} fps, "
