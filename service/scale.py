@@ -36,8 +36,9 @@ def init_ray(workers: int, address: str | None = None) -> tuple[str, float]:
         else:
             # a local Ray: the object store carries reports and pages only (inputs are read
             # from their paths), so it stays small instead of Ray's 30 % of the memory
-            os.environ.pop("RAY_ADDRESS", None)
-            ray.init(num_cpus=workers, include_dashboard=False,
+            # address "local": a new Ray of our own even where `ray start` left one running
+            # on this machine (ray.init would join that one, with its CPUs)
+            ray.init(address="local", num_cpus=workers, include_dashboard=False,
                      object_store_memory=256 * 1024 * 1024, **quiet)
             where = f"a local Ray with {workers} worker CPU(s)"
     except (ConnectionError, RuntimeError, ValueError) as e:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -15,15 +16,17 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from tests.test_service import CLI, ROOT, SESSION, Server, add_user, upload, wait_job
+from tests.test_service import (CLI, ROOT, SESSION, Server, add_user, free_port, upload,
+                                wait_job)
 
 DEMO = ROOT / "samples" / "demo" / "demo.mp4"
 DEMO_STUDIO = ROOT / "samples" / "demo" / "studio.yaml"
 
 
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: float = 600, env: dict | None = None
+        ) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def ray_processes() -> list[tuple[int, str]]:
@@ -163,5 +166,48 @@ def test_serve_jobs_ray_resumes_after_a_killed_server(tmp_path):
         assert done["report"]["frames"] == n
         with sqlite3.connect(data / "ashiwatch.db") as db:
             assert db.execute("select count(*), max(attempts) from job").fetchone() == (1, 2)
+        # DELETE of a running job stops its Ray task too
+        with srv.client(token) as c:
+            job2 = upload(c, body, "again.jsonl").json()
+            _running(c, job2["id"], 5)
+            assert c.delete(f"/audits/{job2['id']}").status_code == 204
+        deadline = time.monotonic() + 15
+        while any(cmd.startswith(f"ray::audit-{job2['id'][:8]}") for _, cmd in ray_processes()):
+            assert time.monotonic() < deadline, ray_processes()
+            time.sleep(0.2)
     finally:
         srv.stop()
+
+
+def test_batch_joins_a_running_cluster_by_address(tmp_path):
+    """``--address``: a Ray head started apart (``ray start --head``), as on a cluster."""
+    port = free_port()
+    ray_bin = Path(CLI[0]).with_name("ray")
+    # as on a cluster: one shared token on the head and every driver (Ray's token auth)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    head = subprocess.Popen([str(ray_bin), "start", "--head", f"--port={port}", "--num-cpus=1",
+                             "--include-dashboard=false", "--disable-usage-stats", "--block"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    try:
+        out = tmp_path / "o"
+        deadline = time.monotonic() + 60
+        while True:   # the head takes a few seconds to listen
+            r = cli("batch", str(SESSION), "--out", str(out), "--address", f"127.0.0.1:{port}",
+                    env=env)
+            if r.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert r.returncode == 0, r.stderr
+        assert f"the Ray cluster at 127.0.0.1:{port}" in r.stderr
+        ref = tmp_path / "ref.json"
+        assert cli("audit", str(SESSION), "--out", str(ref)).returncode == 0
+        assert (out / "session.json").read_bytes() == ref.read_bytes()
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=10)
