@@ -10,20 +10,13 @@ import typer
 
 from service.commands.audit import AuditInputError, AuditRun, _load_inputs
 from service.commands.serve import data_option, make_settings
+from service.api.scores import store_score, user_dirs
 from service.errors import fail
 
 
 def _exercises_option():
     return typer.Option(None, "--exercises", help="a folder of your own exercise files "
                                                   "(*.yaml); may be given more than once")
-
-
-def user_dirs(data: Optional[Path], dirs: Optional[list[Path]]) -> list[Path]:
-    """The service's own exercise folder (``<data>/exercises``, when it exists), then the
-    folders given: the service and the command score against the same library."""
-    from service.api.settings import default_data_dir
-    own = (data or default_data_dir()) / "exercises"
-    return ([own] if own.is_dir() else []) + list(dirs or [])
 
 
 def _library(data: Optional[Path], dirs: Optional[list[Path]]):
@@ -82,19 +75,6 @@ def _audit(input: Path, studio: Optional[Path], client: Optional[Path], model: O
         return AuditRun(input, st, prof, model).run()[0]
     except AuditInputError as e:
         raise fail(str(e))
-
-
-def store_score(db, sc) -> int:
-    """Save a Score (vision.scoring) as a row of the service's database; its id."""
-    from service.api.db import Score as ScoreRow
-    row = ScoreRow(trainee=sc.trainee, exercise=sc.exercise, score=sc.score, cap=sc.cap,
-                   parts=json.dumps({k: v.model_dump() for k, v in sc.parts.items()}),
-                   reasons=json.dumps(sc.reasons), source=sc.source,
-                   duration_s=sc.duration_s)
-    with db.session() as s:
-        s.add(row)
-        s.commit()
-        return row.id
 
 
 def score(

@@ -89,7 +89,7 @@ def trainee_scores(name: str, services: ServicesDep, _: AuditorUser) -> TraineeS
 def score_audit(name: str, body: ScoreFromAudit, services: ServicesDep,
                 user: AuditorUser) -> ScoreOut:
     """Score a finished audit of this service as an exercise of trainee ``name``."""
-    from service.commands.score import store_score, user_dirs
+    from service.api.scores import store_score, user_dirs
     from vision.exercises import ExerciseError, find_exercise
     from vision.report import Report
     from vision.scoring import score_report

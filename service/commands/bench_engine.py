@@ -22,8 +22,8 @@ import numpy as np
 
 from samples.registry import cache_dir, npm_file, pose2sim_video
 
-from ..frames import FrameSource
-from .engine import EngineConfig, PoseEngine
+from vision.frames import FrameSource
+from vision.pose.engine import EngineConfig, PoseEngine
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIAPIPE_REF = REPO / "tests" / "golden" / "mediapipe_ref.py"
@@ -122,8 +122,8 @@ def landmark_model_times(frames: np.ndarray, model: str = "full", n: int = 50) -
     """The landmark model alone on one 256x256 crop: ONNX Runtime vs TFLite XNNPACK."""
     from models import model_path
 
-    from .landmarks import LandmarkModel
-    from .regions import Region
+    from vision.pose.landmarks import LandmarkModel
+    from vision.pose.regions import Region
 
     crop_region = Region(640, 360, 600, 0.0)
     out = {}

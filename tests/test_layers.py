@@ -1,0 +1,47 @@
+"""Which layer may import which (docs/architecture.md): the pipeline (vision/) imports neither
+the service nor the sample generators, which import no service either; the web API (service/api/) never reaches into the command line
+(service/commands/) or the samples. Read from the source, every import statement, lazy ones
+inside functions included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FORBIDDEN = {
+    "vision": ("service", "samples"),
+    "service/api": ("service.commands", "service.cli", "samples"),
+    "models": ("service", "samples"),
+    "samples": ("service",),
+}
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append((node.lineno, node.module))
+    return out
+
+
+def test_no_layer_imports_one_it_must_not():
+    wrong = []
+    for folder, banned in FORBIDDEN.items():
+        files = sorted((ROOT / folder).rglob("*.py"))
+        assert files, folder
+        for f in files:
+            for line, mod in imported_modules(f):
+                if any(mod == b or mod.startswith(b + ".") for b in banned):
+                    wrong.append(f"{f.relative_to(ROOT)}:{line} imports {mod}")
+    assert wrong == []
+
+
+def test_the_check_sees_lazy_imports(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def g():\n    from service.commands.score import x\n    import samples.registry\n")
+    assert imported_modules(f) == [(2, "service.commands.score"), (3, "samples.registry")]
