@@ -1,12 +1,13 @@
 """Audit jobs as Ray tasks (``ashiwatch serve --jobs ray``): the same child main as a local
-job (service.api.jobwork.run), its messages through a Ray queue instead of a pipe. The job
+job (service.api.jobwork.run), its messages through a Ray queue to the job's own process
+(``bridge``), which passes them on through its pipe as a local job would. The job
 queue, its bounds and its restarts stay in service.api.jobs; Ray adds that a worker which dies
 mid-audit (killed, out of memory) is replaced and the task run again from the start, within
 the same attempt of the job, so that the job is reported once (docs/scale.md).
 
-Ray must have been started in this process first (service.scale.init_ray: ashiwatch serve
-does it). On a cluster the workers read the upload and write the snapshots at the same paths
-as the service: its data folder must be on storage they share."""
+The service starts or joins Ray (``cluster_address``) but submits no task itself. On a
+cluster the workers read the upload and write the snapshots at the same paths as the
+service: its data folder must be on storage they share."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ page; this process writes them, so workers need to read the inputs but not to wr
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
