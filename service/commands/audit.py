@@ -142,9 +142,8 @@ def audit(
                    f"(index.json)")
     text = report.model_dump_json(indent=1)
     if html is not None or pdf is not None:
-        note = "no snapshot: pose-track input" if is_track else None
         try:
-            _write_pages(report, html, pdf, shots, note, input)
+            _write_pages(report, html, pdf, shots, input)
         finally:
             if snap_dir is not None and snapshots is None and html is None:
                 import shutil   # a PDF alone: its snapshots were only needed inside it
@@ -187,18 +186,25 @@ def _check_chromium() -> None:
         raise fail(f"--pdf: {e}")
 
 
-def _write_pages(report, html: Optional[Path], pdf: Optional[Path], shots, note, input: Path
+def report_page(report, shots, input: Path) -> str:
+    """The report as the page ``--html`` writes (and ``ashiwatch batch``), snapshots embedded."""
+    from vision.reporting.html import render_html
+    note = "no snapshot: pose-track input" if input.suffix.lower() == ".jsonl" else None
+    return render_html(report, snapshots=shots, title=f"ashiwatch audit: {input.name}",
+                       snapshot_note=note)
+
+
+def _write_pages(report, html: Optional[Path], pdf: Optional[Path], shots, input: Path
                  ) -> None:
     """The HTML page (and the PDF printed from it); one line per file written."""
     import tempfile
 
-    from vision.reporting.html import write_html
     from vision.reporting.pdf import ChromiumMissing, RenderError, html_to_pdf
-    title = f"ashiwatch audit: {input.name}"
     with tempfile.TemporaryDirectory(prefix="ashiwatch-report-") as tmp:
         page = html if html is not None else Path(tmp) / "report.html"
         try:
-            write_html(page, report, snapshots=shots, title=title, snapshot_note=note)
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(report_page(report, shots, input), encoding="utf-8")
         except OSError as e:
             raise fail(f"{page}: cannot write the HTML report ({e.strerror})")
         if html is not None:

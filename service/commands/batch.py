@@ -13,7 +13,8 @@ from typing import List, Optional
 
 import typer
 
-from service.commands.audit import AuditInputError, AuditRun, _load_inputs, check_device
+from service.commands.audit import (AuditInputError, AuditRun, _load_inputs, check_device,
+                                    report_page)
 from service.errors import fail
 from service.scale import ScaleError, init_ray, peak_rss_mb
 
@@ -41,19 +42,16 @@ def report_done(json_path: Path, html_path: Path) -> bool:
 
 
 def frame_count(path: Path) -> int | None:
-    """Frames in a video (its container says) or a pose track (its lines); None if unknown."""
+    """Frames in a video (its container says; vision.frames) or a pose track (its lines);
+    None if unknown. Only sizes the progress bar: an unreadable input is left to its task."""
+    from vision.frames import FrameSource, FrameSourceError
     try:
         if path.suffix.lower() == ".jsonl":
             with open(path, "rb") as f:
                 return max(0, sum(1 for line in f if line.strip()) - 1)
-        import cv2
-        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        try:
-            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        finally:
-            cap.release()
-        return n if n > 0 else None
-    except OSError:
+        with FrameSource(path) as src:
+            return src.info.frame_count
+    except (OSError, FrameSourceError):
         return None
 
 
@@ -65,7 +63,6 @@ def audit_task(path: str, source: str, studio, profile, model: Optional[str], de
     import shutil
     import tempfile
 
-    from vision.reporting.html import render_html
     input = Path(path)
     is_track = input.suffix.lower() == ".jsonl"
     snap_dir = None if is_track else Path(tempfile.mkdtemp(prefix="ashiwatch-batch-"))
@@ -82,8 +79,7 @@ def audit_task(path: str, source: str, studio, profile, model: Optional[str], de
         run = AuditRun(input, studio, profile, model, snap_dir, device, source=source)
         report, shots = run.run(advance)
         tally.set.remote(key, done[0])
-        page = render_html(report, snapshots=shots, title=f"ashiwatch audit: {input.name}",
-                           snapshot_note="no snapshot: pose-track input" if is_track else None)
+        page = report_page(report, shots, input)
         return {"ok": True, "report": report.model_dump_json(indent=1) + "\n", "html": page,
                 "frames": done[0], "duration_s": report.duration_s, "rss_mb": peak_rss_mb(),
                 "pid": os.getpid()}

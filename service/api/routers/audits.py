@@ -58,10 +58,6 @@ def _done(job: Job) -> None:
         raise HTTPException(409, f"audit {job.id} is {job.status}, no report{why}")
 
 
-def _get(services, job_id: str, user: User) -> Job:
-    return get_job(services, job_id, user)
-
-
 def _flag(text: str | None, default: bool, name: str) -> bool:
     if text is None:
         return default
@@ -139,14 +135,14 @@ def list_audits(services: ServicesDep, user: AuditorUser) -> list[JobOut]:
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_audit(job_id: str, services: ServicesDep, user: AuditorUser) -> JobOut:
-    return _out(_get(services, job_id, user), services.settings)
+    return _out(get_job(services, job_id, user), services.settings)
 
 
 @router.get("/{job_id}/report.json",
             responses={200: {"description": "report v1", "content": {"application/json": {}}},
                        **errors(409)})
 def get_report(job_id: str, services: ServicesDep, user: AuditorUser) -> Response:
-    job = _get(services, job_id, user)
+    job = get_job(services, job_id, user)
     _done(job)
     return Response(job.report, media_type="application/json")
 
@@ -156,7 +152,7 @@ def get_report_html(job_id: str, services: ServicesDep, user: AuditorUser) -> HT
     """The report as one self-contained page (vision.reporting.html), snapshots embedded."""
     from vision.report import Report
     from vision.reporting.html import render_html
-    job = _get(services, job_id, user)
+    job = get_job(services, job_id, user)
     _done(job)
     report = Report.model_validate_json(job.report)
     html = render_html(report, snapshots=_snapshot_files(services.settings, job.id),
@@ -173,7 +169,7 @@ def get_snapshot(job_id: str, n: Annotated[int, FPath(ge=0, le=10**6)], services
                  user: AuditorUser) -> FileResponse:
     """The picture of alert ``n`` (its index in report.alerts): the frame with the overlay,
     faces blurred."""
-    job = _get(services, job_id, user)
+    job = get_job(services, job_id, user)
     _done(job)
     path = _snapshot_files(services.settings, job.id).get(n)
     if path is None or not Path(path).is_file():
@@ -187,7 +183,7 @@ def get_snapshot(job_id: str, n: Annotated[int, FPath(ge=0, le=10**6)], services
 def get_video(job_id: str, services: ServicesDep, user: AuditorUser) -> FileResponse:
     """The annotated video (MP4, MPEG-4 part 2; faces blurred), when it was asked for with
     ``annotate``."""
-    job = _get(services, job_id, user)
+    job = get_job(services, job_id, user)
     path = services.settings.audit_video(job.id)
     if not job.annotate:
         raise HTTPException(404, f"audit {job_id}: no annotated video was asked for "
@@ -200,7 +196,7 @@ def get_video(job_id: str, services: ServicesDep, user: AuditorUser) -> FileResp
 
 @router.delete("/{job_id}", status_code=204)
 def delete_audit(job_id: str, services: ServicesDep, user: AuditorUser) -> Response:
-    _get(services, job_id, user)          # someone else's: 404, nothing deleted
+    get_job(services, job_id, user)          # someone else's: 404, nothing deleted
     job = delete_or_404(services, Job, job_id, f"audit {job_id!r}")
     # a running job's process is stopped now; its watcher removes the file as well
     if job.status == "running":
