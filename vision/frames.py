@@ -142,11 +142,10 @@ class FrameSource:
 
     def _open_image(self, path: Path, default_fps: float, img=None) -> SourceInfo:
         img = cv2.imread(str(path), cv2.IMREAD_COLOR) if img is None else img
-        if img is not None:
-            check_frame_size(self.spec, img.shape[1], img.shape[0])
         if img is None:
             raise FrameSourceError(f"{self.spec}: image format OpenCV cannot read, "
                                    f"or a corrupt image")
+        check_frame_size(self.spec, img.shape[1], img.shape[0])
         self._image = img
         return SourceInfo(self.spec, "image", default_fps, img.shape[1], img.shape[0], 1)
 

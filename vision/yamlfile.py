@@ -43,7 +43,7 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _check_numbers(value, depth: int = 0) -> None:
+def _check_numbers(value) -> None:
     if isinstance(value, bool):
         return
     if isinstance(value, (int, float)):
@@ -51,11 +51,11 @@ def _check_numbers(value, depth: int = 0) -> None:
             raise _Refused(f"number {value:.6g} is not finite or over {MAX_NUMBER:g}")
     elif isinstance(value, dict):
         for k, v in value.items():
-            _check_numbers(k, depth + 1)
-            _check_numbers(v, depth + 1)
+            _check_numbers(k)
+            _check_numbers(v)
     elif isinstance(value, list):
         for v in value:
-            _check_numbers(v, depth + 1)
+            _check_numbers(v)
 
 
 def read_yaml(path: str | Path, error: type[Exception]) -> object:
