@@ -137,6 +137,31 @@ def test_opengl_pose_converts_to_the_same_camera():
     gl = C.camera_from_gl_pose(c2w, 900.0, 1280, 720)
     pts = np.array([[0.1, 0.2, 0.8], [-0.4, 0.1, 0.7]])
     np.testing.assert_allclose(gl.project(pts), cam.project(pts), atol=1e-6)
+    # and back: the pose pyrender is given is the one the camera came from
+    np.testing.assert_allclose(C.gl_pose(gl), c2w, atol=1e-12)
+
+
+def test_projection_with_depth_keeps_points_behind_the_camera():
+    cam = tilted(40)
+    pts = np.array([[0.1, 0.2, 0.8], [-0.4, 0.1, 0.7]])
+    uv, depth = cam.project_with_depth(pts)
+    np.testing.assert_allclose(uv, cam.project(pts), atol=1e-9)
+    np.testing.assert_allclose(depth, (pts @ cam.R.T + cam.t)[:, 2], atol=1e-12)
+    behind = 2 * cam.centre - pts[0]           # mirrored through the camera's centre
+    uv_b, depth_b = cam.project_with_depth(behind[None])
+    assert depth_b[0] < 0 and np.all(np.isfinite(uv_b))
+    assert np.all(np.isinf(cam.project(behind[None])))
+
+
+def test_look_at_with_an_up_direction_and_a_roll():
+    eye, target = [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]
+    cam = C.look_at(eye, target, K, up=(0.0, 1.0, 0.0), width=1280, height=720)
+    assert (cam.width, cam.height) == (1280, 720)
+    # straight down with image up toward +y: a point toward +x lies to the image's right
+    assert cam.project(np.array([0.5, 0.0, 0.0]))[0] > 640
+    rolled = C.look_at(eye, target, K, up=(0.0, 1.0, 0.0), roll_rad=np.pi / 2)
+    np.testing.assert_allclose(rolled.R[0], cam.R[1], atol=1e-12)
+    np.testing.assert_allclose(rolled.R[2], cam.R[2], atol=1e-12)
 
 
 def test_obliqueness_of_a_shape_seen_at_an_angle():

@@ -50,6 +50,9 @@ FOOT_POINT_ABOVE_SOLE_M = 0.5 * (HEEL_POINT_ABOVE_SOLE_M + TOE_POINT_ABOVE_SOLE_
 FOOT_ABOVE_JOINTS_M = SKIN_ABOVE_JOINTS_M + FOOT_POINT_ABOVE_SOLE_M   # ~0.14: the parallax's lever
 KNEE_ABOVE_TABLE_M = 0.08
 ANKLE_ABOVE_TABLE_M = 0.10
+# the skin at the back of the knee and over the calves, with the bolster (SKIN_PROFILE)
+KNEE_SKIN_ABOVE_TABLE_M = 0.20
+CALF_SKIN_ABOVE_TABLE_M = 0.19
 DEFAULT_TABLE_TOP_M = 0.65
 # The back's skin above the table (m) along the body: (y in reference body cm, height); flat over
 # the trunk and the buttocks down to the gluteal fold (~11 cm below the hip joints, y ≈ 62), then
@@ -58,7 +61,7 @@ DEFAULT_TABLE_TOP_M = 0.65
 # the calves about as high.
 SKIN_PROFILE = np.array([[-40.0, JOINT_PLANE_ABOVE_TABLE_M + SKIN_ABOVE_JOINTS_M],
                          [62.0, JOINT_PLANE_ABOVE_TABLE_M + SKIN_ABOVE_JOINTS_M],
-                         [93.0, 0.20], [140.0, 0.19]])
+                         [93.0, KNEE_SKIN_ABOVE_TABLE_M], [140.0, CALF_SKIN_ABOVE_TABLE_M]])
 
 
 def skin_above_table(y_cm: np.ndarray) -> np.ndarray:
@@ -72,10 +75,14 @@ class CameraError(ValueError):
 
 @dataclass(frozen=True)
 class CameraModel:
-    """Pinhole camera: K (3x3, px), R (3x3), t (3,) with x_cam = R @ x_world + t (world in m)."""
+    """Pinhole camera: K (3x3, px), R (3x3), t (3,) with x_cam = R @ x_world + t (world in m);
+    the image's size in pixels where the camera comes with its frames (a renderer's: a studio
+    file's camera does not carry it)."""
     K: np.ndarray
     R: np.ndarray
     t: np.ndarray
+    width: int | None = None
+    height: int | None = None
 
     @property
     def centre(self) -> np.ndarray:
@@ -88,11 +95,18 @@ class CameraModel:
 
     def project(self, pts: np.ndarray) -> np.ndarray:
         """World points (..., 3) → pixels (..., 2); points behind the camera give inf."""
+        uv, depth = self.project_with_depth(pts)
+        out = np.where(depth[..., None] > 1e-9, uv, np.inf)
+        return np.where(np.isfinite(out), out, np.inf)
+
+    def project_with_depth(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (..., 3) → pixels (..., 2) and depth along the optical axis (..., m).
+        Points behind the camera keep their (mirrored) pixels, with a negative depth: a depth
+        test reads them as not seen."""
         p = np.asarray(pts, dtype=np.float64) @ self.R.T + self.t
         q = p @ self.K.T
-        z = np.where(p[..., 2] > 1e-9, q[..., 2], np.nan)
-        out = q[..., :2] / z[..., None]
-        return np.where(np.isfinite(out), out, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return q[..., :2] / q[..., 2:3], p[..., 2]
 
     def rays(self, uv: np.ndarray) -> np.ndarray:
         """Unit viewing directions (..., 3) in the world of pixels (..., 2)."""
@@ -134,28 +148,52 @@ def camera_from_dict(doc: object, where: str) -> CameraModel:
     return CameraModel(K=K, R=u @ vt, t=out["t"])
 
 
+def intrinsics(focal_px: float, width: int, height: int) -> np.ndarray:
+    """K of square pixels with the principal point at the image centre."""
+    return np.array([[focal_px, 0, width / 2], [0, focal_px, height / 2], [0, 0, 1.0]])
+
+
+# OpenGL's camera axes (looks along -z, +y up) → OpenCV's, and back
+_GL_FLIP = np.diag([1.0, -1.0, -1.0])
+
+
 def camera_from_gl_pose(pose: np.ndarray, focal_px: float, width: int, height: int
                         ) -> CameraModel:
     """From a 4x4 camera-to-world pose in OpenGL's convention (looks along -z, +y up), as
     pyrender uses, and a focal length with the principal point at the image centre."""
     w2c = np.linalg.inv(np.asarray(pose, dtype=np.float64))
-    flip = np.diag([1.0, -1.0, -1.0])       # OpenGL camera axes → OpenCV's
-    K = np.array([[focal_px, 0, width / 2], [0, focal_px, height / 2], [0, 0, 1.0]])
-    return CameraModel(K=K, R=flip @ w2c[:3, :3], t=flip @ w2c[:3, 3])
+    return CameraModel(K=intrinsics(focal_px, width, height), R=_GL_FLIP @ w2c[:3, :3],
+                       t=_GL_FLIP @ w2c[:3, 3])
 
 
-def look_at(eye, target, K: np.ndarray) -> CameraModel:
-    """A camera at ``eye`` looking at ``target`` (world m), image up toward world +z when it can
-    be (or toward +x when looking straight down)."""
+def gl_pose(cam: CameraModel) -> np.ndarray:
+    """The camera's 4x4 camera-to-world pose in OpenGL's convention (camera_from_gl_pose's
+    inverse), for pyrender."""
+    pose = np.eye(4)
+    pose[:3, :3] = cam.R.T @ _GL_FLIP
+    pose[:3, 3] = cam.centre
+    return pose
+
+
+def look_at(eye, target, K: np.ndarray, up=None, roll_rad: float = 0.0,
+            width: int | None = None, height: int | None = None) -> CameraModel:
+    """A camera at ``eye`` looking at ``target`` (world m), image up toward ``up``, by default
+    world +z when it can be (or +x when looking straight down); then turned ``roll_rad`` about
+    its axis (from image x toward image y)."""
     eye = np.asarray(eye, dtype=np.float64)
     fwd = np.asarray(target, dtype=np.float64) - eye
     fwd /= np.linalg.norm(fwd)
-    up = np.array([0.0, 0.0, 1.0]) if abs(fwd[2]) < 0.99 else np.array([1.0, 0.0, 0.0])
-    right = np.cross(fwd, up)
+    if up is None:
+        up = np.array([0.0, 0.0, 1.0]) if abs(fwd[2]) < 0.99 else np.array([1.0, 0.0, 0.0])
+    right = np.cross(fwd, np.asarray(up, dtype=np.float64))
     right /= np.linalg.norm(right)
     down = np.cross(fwd, right)
+    if roll_rad:
+        c, s = np.cos(roll_rad), np.sin(roll_rad)
+        right, down = c * right + s * down, -s * right + c * down
     R = np.stack([right, down, fwd])
-    return CameraModel(K=np.asarray(K, dtype=np.float64), R=R, t=-R @ eye)
+    return CameraModel(K=np.asarray(K, dtype=np.float64), R=R, t=-R @ eye, width=width,
+                       height=height)
 
 
 def intersect_plane_z(cam: CameraModel, uv: np.ndarray, z: np.ndarray | float) -> np.ndarray:
@@ -264,7 +302,7 @@ def solve_camera_from_table(table_px: np.ndarray, table_length_m: float, table_w
         raise CameraError("the table outline must be 4 [x, y] corners for a camera to be solved")
     if focal_px is None:
         focal_px = 0.5 * width / np.tan(np.radians(hfov_deg or 70.0) / 2)
-    K = np.array([[focal_px, 0, width / 2], [0, focal_px, height / 2], [0, 0, 1.0]])
+    K = intrinsics(focal_px, width, height)
     L, W = table_length_m / 2, table_width_m / 2
     # Solved on the table top's own plane (z = 0 there, as IPPE wants), then lifted to it.
     obj = np.array([[L, W, 0.0], [L, -W, 0.0], [-L, -W, 0.0], [-L, W, 0.0]])
