@@ -1,6 +1,6 @@
 """Evaluate the safety core on generated sessions with known truth.
 
-For every session of a suite (samples.scenarios.suite) the pose track is audited and compared
+For every session of a suite (samples.scenario_config.suite) the pose track is audited and compared
 with its truth: step recall (a true step is found when a detected step of the same foot covers
 at least half of it), zone accuracy per zone (found, visible steps), hidden steps called `safe`,
 no-hands intervals found and no-hands false alarms, and critical alerts in sessions of only safe,
@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from samples.scenarios import suite as make_suite
+from samples.scenario_config import suite as make_suite
 from samples.scenarios import write_session
 from vision.audit import audit_frames
 from vision.posetrack import iter_pose_track

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from samples.evaluate import run_suite
-from samples.scenarios import ScenarioConfig, Session, suite, write_session
+from samples.scenario_config import suite
+from samples.scenarios import ScenarioConfig, Session, write_session
 from vision.geometry import apply_h
 from vision.posetrack import KP
 from vision.zones import default_atlas
