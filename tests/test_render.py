@@ -16,6 +16,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 from samples.render import scene as S  # noqa: E402  (sets PYOPENGL_PLATFORM before OpenGL)
+from samples.render.cameras import ALL_CAMERAS, CAMERAS, HEIGHT, WIDTH, preset_camera  # noqa: E402
+from samples.render.posing import Look, Step, place_client, place_therapist  # noqa: E402
+from samples.render.room import DEFAULT_ROOM, Room, bars_world, table_corners  # noqa: E402
 
 # scripts/setup installs the render extra and OSMesa: without them these tests fail, never skip
 import anny  # noqa: E402,F401
@@ -46,7 +49,7 @@ def test_truth_projects_inside_the_image_where_expected(views):
         client, therapist = person(frame, CLIENT_ID), person(frame, THERAPIST_ID)
         for p in (client, therapist):
             body = p.kp[[11, 12, 23, 24, 27, 28], :2]
-            assert np.all((body >= 0) & (body < [S.WIDTH, S.HEIGHT])), body
+            assert np.all((body >= 0) & (body < [WIDTH, HEIGHT])), body
         # from the head end the client's head is nearer the camera than the hips: lower in
         # the image; the therapist stands up: shoulders well above the feet
         assert client.kp[0, 1] > client.kp[[23, 24], 1].mean() + 50
@@ -74,19 +77,19 @@ def test_depth_test_hides_the_client_under_the_therapist(views):
 
 def test_depth_test_against_a_foot_placed_on_the_shoulder():
     # a foot put straight on a client keypoint must hide that keypoint from above
-    look = S.Look.from_seed(0)
-    client = S.place_client(look)
+    look = Look.from_seed(0)
+    client = place_client(look)
     shoulder = client.keypoints[12]
     kp = client.keypoints
     hips, shoulders = kp[[23, 24]].mean(0), kp[[11, 12]].mean(0)
     along = float(np.dot(shoulder[:2] - hips[:2], shoulders[:2] - hips[:2]) /
                   np.sum((shoulders[:2] - hips[:2]) ** 2))
     lateral = float(shoulder[1] - hips[1])
-    therapist = S.place_therapist(client, S.Step((0.5, 0.06), (along, lateral)), look)
-    cam = S.Camera.preset("overhead")
+    therapist = place_therapist(client, Step((0.5, 0.06), (along, lateral)), look)
+    cam = preset_camera("overhead")
     r = S.Renderer(cam)
     try:
-        shot = r.render(client, therapist, S.bars_world(therapist), look)
+        shot = r.render(client, therapist, bars_world(therapist), look)
     finally:
         r.close()
     px, vis = S.visibility(client.keypoints, cam, shot, owner=1)
@@ -131,31 +134,31 @@ def test_pose_engine_finds_the_therapist_in_the_tilted40_view(views):
 def test_camera_presets_frame_the_table_and_the_therapist():
     # studio placements: the whole table top in view and filling a good part of the frame;
     # the standing therapist's body (shoulders to feet) in view except from straight overhead
-    look = S.Look.from_seed(0)
-    client = S.place_client(look)
-    therapist = S.place_therapist(client, S.Step("left_paraspinal_mid", "right_paraspinal_mid"),
+    look = Look.from_seed(0)
+    client = place_client(look)
+    therapist = place_therapist(client, Step("left_paraspinal_mid", "right_paraspinal_mid"),
                                   look)
-    for name in S.CAMERAS:
-        cam = S.Camera.preset(name)
-        table, _ = cam.project(S.table_corners())
-        assert np.all((table >= 0) & (table < [S.WIDTH, S.HEIGHT])), (name, table)
+    for name in CAMERAS:
+        cam = preset_camera(name)
+        table = cam.project(table_corners())
+        assert np.all((table >= 0) & (table < [WIDTH, HEIGHT])), (name, table)
         span = table.max(0) - table.min(0)
-        assert max(span[0] / S.WIDTH, span[1] / S.HEIGHT) > 0.4, (name, span)
-        px, _ = cam.project(therapist.keypoints)
+        assert max(span[0] / WIDTH, span[1] / HEIGHT) > 0.4, (name, span)
+        px = cam.project(therapist.keypoints)
         body = px[[11, 12, 23, 24, 27, 28, 29, 30, 31, 32]]
         if name != "overhead":
-            assert np.all((body >= 0) & (body < [S.WIDTH, S.HEIGHT])), (name, body)
+            assert np.all((body >= 0) & (body < [WIDTH, HEIGHT])), (name, body)
     # the client's torso is several times larger than in the first framing (41 px)
-    cam = S.Camera.preset("tilted40")
-    px, _ = cam.project(client.keypoints)
+    cam = preset_camera("tilted40")
+    px = cam.project(client.keypoints)
     assert np.linalg.norm(px[[11, 12]].mean(0) - px[[23, 24]].mean(0)) > 80
 
 
 def test_session_steps_on_each_zone_with_truth_in_compare_format():
     from samples.evaluate import compare
     from samples.render.sequence import session_plan, session_truth, truth_zone
-    look = S.Look.from_seed(0)
-    client = S.place_client(look)
+    look = Look.from_seed(0)
+    client = place_client(look)
     fps = 4.0   # the plan only (no rendering): one posing per hold
     plan = session_plan(client, fps)
     zones, seen = [], []
@@ -163,7 +166,7 @@ def test_session_steps_on_each_zone_with_truth_in_compare_format():
     for p in plan:
         key = (p.step.left, p.step.right, p.step.lift)
         if key not in cache:
-            th = S.place_therapist(client, p.step, look)
+            th = place_therapist(client, p.step, look)
             cache[key] = {f: truth_zone(client, th.keypoints, f) for f in ("left", "right")}
         zones.append(cache[key])
         seen.append({"left": True, "right": True})
@@ -192,10 +195,10 @@ def test_studio_file_camera_reprojects_the_truth_within_a_pixel(views, tmp_path)
     from vision.studio import load_studio, parse_studio
     write_sequence("tilted40", tmp_path, frames=2, seed=0)
     studio = load_studio(tmp_path / "studio.yaml")
-    assert studio.camera is not None and studio.table_top_m == S.TABLE_TOP
-    look = S.Look.from_seed(0)
-    client = S.place_client(look)
-    therapist = S.place_therapist(client, steps_for(2)[0], look)
+    assert studio.camera is not None and studio.table_top_m == DEFAULT_ROOM.table_top
+    look = Look.from_seed(0)
+    client = place_client(look)
+    therapist = place_therapist(client, steps_for(2)[0], look)
     _, frames = read_pose_track(tmp_path / "truth.jsonl")
     truth = {p.id: p.kp for p in frames[0].people}
     for pid, body in ((CLIENT_ID, client), (THERAPIST_ID, therapist)):
@@ -205,14 +208,14 @@ def test_studio_file_camera_reprojects_the_truth_within_a_pixel(views, tmp_path)
     # a point on the table top is that point's camera z
     for cam_name in ("tilted40", "side", "overhead"):
         st = parse_studio(views[cam_name][0].to_dict(), cam_name)   # the file's round trip
-        cam = S.Camera.preset(cam_name)
+        cam = preset_camera(cam_name)
         r = S.Renderer(cam)
         try:
-            shot = r.render(client, therapist, S.bars_world(therapist), look)
+            shot = r.render(client, therapist, bars_world(therapist), look)
         finally:
             r.close()
-        pts = np.array([[-0.85, 0.3, S.TABLE_TOP], [-0.85, -0.3, S.TABLE_TOP],
-                        [0.9, 0.3, S.TABLE_TOP]])
+        pts = np.array([[-0.85, 0.3, DEFAULT_ROOM.table_top], [-0.85, -0.3, DEFAULT_ROOM.table_top],
+                        [0.9, 0.3, DEFAULT_ROOM.table_top]])
         uv = st.camera.project(pts)
         z = (pts @ st.camera.R.T + st.camera.t)[:, 2]
         checked = 0
@@ -222,7 +225,7 @@ def test_studio_file_camera_reprojects_the_truth_within_a_pixel(views, tmp_path)
                 checked += 1
         assert checked >= 2, cam_name   # table top, not covered by the bodies
         # and the camera sits where the preset puts it
-        assert np.allclose(st.camera.centre, S.ALL_CAMERAS[cam_name].eye, atol=1e-3)
+        assert np.allclose(st.camera.centre, ALL_CAMERAS[cam_name].eye, atol=1e-3)
 
 
 def test_advisor_ranks_a_view_that_hides_the_feet_below_one_that_sees_them(tmp_path):
@@ -232,7 +235,7 @@ def test_advisor_ranks_a_view_that_hides_the_feet_below_one_that_sees_them(tmp_p
     from samples.render.advise import advise
     eye, feet = np.array([1.75, 1.26, 2.95]), np.array([0.45, 0.0, 0.92])
     box = feet + 0.15 * (eye - feet)
-    room = S.Room(obstacles=((tuple(box), (0.22, 0.22, 0.22)),))
+    room = Room(obstacles=((tuple(box), (0.22, 0.22, 0.22)),))
     res = advise(room, tmp_path, ["corner_head"], engine=False, log=lambda *_: None)
     by = {v.name: v for v in res}
     hidden, seen = by["corner_head_left"], by["corner_head_right"]
@@ -250,7 +253,7 @@ def test_advisor_ranks_a_view_that_hides_the_feet_below_one_that_sees_them(tmp_p
 
 
 def test_advisor_room_block_is_checked():
-    from samples.render.advise import AdviseError, parse_room
+    from samples.render.room_file import AdviseError, parse_room
     room = parse_room({"bars": [], "room": {"table": {"height": 0.7}, "ceiling": 2.8,
                                             "walls": {"head": 0.8}}}, "s.yaml")
     assert room.table_top == 0.7 and room.ceiling == 2.8 and room.walls[0] == 0.8

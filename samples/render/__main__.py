@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .scene import ALL_CAMERAS as CAMERAS, DEFAULT_ROOM
+from .cameras import ALL_CAMERAS as CAMERAS
+from .room import DEFAULT_ROOM
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m samples.render",
                                  description="Render an Ashiatsu scene with known keypoints.")
-    from .advise import candidate_places
+    from .candidates import candidate_places
     advised = [c.name for c in candidate_places(DEFAULT_ROOM)]
     ap.add_argument("--camera", choices=sorted(CAMERAS) + advised, default="tilted40",
                     help="a preset, or a camera-advisor candidate (default room)")
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from .sequence import write_sequence
     camera = args.camera
     if camera not in CAMERAS:
-        from .advise import advised_camera
+        from .candidates import advised_camera
         camera = advised_camera(camera)
     info = write_sequence(camera, args.out, args.frames, args.seed, args.fps, args.session,
                           label=args.camera)

@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from . import scene as S
+from .cameras import ALL_CAMERAS, preset_camera
 from .sequence import KNEE_R
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -56,9 +56,9 @@ def sha256(path: Path) -> str:
 
 
 def make_demo(out: Path = DEMO_DIR, camera: str = CAMERA) -> dict:
-    from .advise import advised_camera
+    from .candidates import advised_camera
     from .sequence import write_sequence
-    cam = S.Camera.preset(camera) if camera in S.ALL_CAMERAS else advised_camera(camera)
+    cam = preset_camera(camera) if camera in ALL_CAMERAS else advised_camera(camera)
     t0 = time.perf_counter()
     info = write_sequence(cam, out, seed=SEED, fps=FPS, session=True, stances=STANCES,
                           video_name="demo.mp4", label=camera, plan_kw=PLAN)

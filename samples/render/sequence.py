@@ -11,25 +11,28 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from vision.posetrack import Frame, Header, Person, PoseTrackWriter
 from vision.camera import CameraModel
+from vision.posetrack import Frame, Header, Person, PoseTrackWriter
 from vision.studio import Studio
 from vision.zones import WORST_FIRST
 
-from . import scene as S
+from .cameras import CameraPreset, preset_camera
+from .posing import PLACES, Look, Step, body_homography, place_client, place_therapist
+from .room import DEFAULT_ROOM, Room, bars_world, table_corners
+from .scene import Renderer, visibility
 
 CLIENT_ID, THERAPIST_ID = 1, 2
 
 # where the feet go, in order: both on the paraspinals, a step apart (one high, one low), then
 # one on the spine and one on the left kidney (the last two are what the safety core must flag)
 KEYFRAMES = [
-    S.Step("left_paraspinal_mid", "right_paraspinal_mid"),
-    S.Step("left_paraspinal_upper", "right_paraspinal_low"),
-    S.Step("spine_mid", "left_kidney"),
+    Step("left_paraspinal_mid", "right_paraspinal_mid"),
+    Step("left_paraspinal_upper", "right_paraspinal_low"),
+    Step("spine_mid", "left_kidney"),
 ]
 
 
-def steps_for(frames: int) -> list[S.Step]:
+def steps_for(frames: int) -> list[Step]:
     """One Step per frame, moving through KEYFRAMES; in mid-transition the foot that travels
     further is unweighted (lifted a little), the other carries the body."""
     if frames <= 1:
@@ -42,14 +45,14 @@ def steps_for(frames: int) -> list[S.Step]:
         places = {}
         travel = {}
         for side in ("left", "right"):
-            pa = np.array(S.PLACES[getattr(a, side)])
-            pb = np.array(S.PLACES[getattr(b, side)])
+            pa = np.array(PLACES[getattr(a, side)])
+            pb = np.array(PLACES[getattr(b, side)])
             places[side] = tuple(pa + frac * (pb - pa))
             travel[side] = np.linalg.norm(pb - pa)
         lift = None
         if 0.2 < frac < 0.8:
             lift = "L" if travel["left"] >= travel["right"] else "R"
-        out.append(S.Step(places["left"], places["right"], lift=lift))
+        out.append(Step(places["left"], places["right"], lift=lift))
     return out
 
 
@@ -62,61 +65,52 @@ class RenderedFrame:
     foot_seen: dict[str, bool] | None = None  # session: heel or toe tip seen by the camera
 
 
-def camera_model(camera: S.Camera) -> CameraModel:
-    """The true camera as the studio file carries it (vision/studio.py, vision/camera.py):
-    K and R, t with x_cam = R @ x_world + t in OpenCV's convention, world metres (z up, origin
-    on the floor under the table's centre, x toward the head end)."""
-    return CameraModel(*camera.opencv())
-
-
-def camera_block(camera: S.Camera) -> dict:
-    return camera_model(camera).to_dict()
-
-
-def studio_in_image(camera: S.Camera, bars: np.ndarray, room: S.Room = S.DEFAULT_ROOM) -> Studio:
+def studio_in_image(camera: CameraModel, bars: np.ndarray, room: Room = DEFAULT_ROOM) -> Studio:
     """The studio file of a render: bars, table outline and head end in the image, the true
-    camera, the table top's and the bars' heights."""
-    bar_px, _ = camera.project(bars.reshape(-1, 3))
-    table_px, _ = camera.project(S.table_corners(room))
-    head_px, _ = camera.project(np.array([[room.table_length / 2, 0.0, room.table_top]]))
+    camera (the studio file's K, R, t: world metres, z up, origin on the floor under the table's
+    centre, x toward the head end), the table top's and the bars' heights."""
+    bar_px, _ = camera.project_with_depth(bars.reshape(-1, 3))
+    table_px, _ = camera.project_with_depth(table_corners(room))
+    head_px, _ = camera.project_with_depth(np.array([[room.table_length / 2, 0.0,
+                                                      room.table_top]]))
     return Studio(bars=bar_px.reshape(-1, 2, 2), table=table_px, table_head=head_px[0],
-                  camera=camera_model(camera), table_top_m=room.table_top,
+                  camera=camera, table_top_m=room.table_top,
                   bars_height_m=round(float(bars[:, :, 2].mean()), 4))
 
 
-def as_camera(camera: "str | S.CameraPreset | S.Camera") -> S.Camera:
-    return camera if isinstance(camera, S.Camera) else S.Camera.preset(camera)
+def as_camera(camera: "str | CameraPreset | CameraModel") -> CameraModel:
+    return camera if isinstance(camera, CameraModel) else preset_camera(camera)
 
 
-def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int, seed: int = 0,
+def render_sequence(camera_name: "str | CameraPreset | CameraModel", frames: int, seed: int = 0,
                     fps: float = 10.0, session: bool = False, stances=None,
-                    plan_kw: dict | None = None, look: "S.Look | None" = None):
+                    plan_kw: dict | None = None, look: "Look | None" = None):
     """Yields the Studio first, then one RenderedFrame per frame. ``session``: the SESSION
     stances (or ``stances``; ``frames`` is then ignored: ~1 s per stance at ``fps``), with
     each frame's truth zones; else ``frames`` frames through KEYFRAMES. The camera: a preset's
-    name, a CameraPreset or a Camera. ``look``: instead of the seed's."""
+    name, a CameraPreset or a CameraModel. ``look``: instead of the seed's."""
     import cv2
-    look = look or S.Look.from_seed(seed)
+    look = look or Look.from_seed(seed)
     camera = as_camera(camera_name)
-    client = S.place_client(look)
+    client = place_client(look)
     plan = session_plan(client, fps, stances=stances or SESSION, **(plan_kw or {})) \
         if session else None
     steps = [p.step for p in plan] if session else steps_for(frames)
     # the bars are placed once, at the hands of the first pose on the client, as a studio's
     # bars are fixed
     first = next(p.step for p in plan if not p.beside) if session else steps[0]
-    bars = S.bars_world(S.place_therapist(client, first, look))
+    bars = bars_world(place_therapist(client, first, look))
     yield studio_in_image(camera, bars)
-    renderer = S.Renderer(camera)
+    renderer = Renderer(camera)
     try:
         for i, step in enumerate(steps):
-            therapist = S.place_therapist(client, step, look, bars)
+            therapist = place_therapist(client, step, look, bars)
             if session and plan[i].beside:
                 therapist = beside_table(therapist)
             shot = renderer.render(client, therapist, bars, look)
             people = []
             for pid, b in ((CLIENT_ID, client), (THERAPIST_ID, therapist)):
-                px, vis = S.visibility(b.keypoints, camera, shot, owner=pid)
+                px, vis = visibility(b.keypoints, camera, shot, owner=pid)
                 people.append(Person(id=pid, kp=np.column_stack([px, vis])))
             zones = seen = None
             if session:
@@ -130,11 +124,11 @@ def render_sequence(camera_name: "str | S.CameraPreset | S.Camera", frames: int,
         renderer.close()
 
 
-def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, frames: int = 12,
+def write_sequence(camera_name: "str | CameraPreset | CameraModel", out: Path, frames: int = 12,
                    seed: int = 0, fps: float = 10.0, session: bool = False, stances=None,
                    fourcc: str = "mp4v", video_name: str = "scene.mp4",
                    label: str | None = None, plan_kw: dict | None = None,
-                   look: "S.Look | None" = None) -> dict:
+                   look: "Look | None" = None) -> dict:
     """scene.mp4, truth.jsonl, studio.yaml (with the true camera); with ``session`` also
     scene.truth.json (the steps, their zones and the no-hands intervals, in
     samples/evaluate.compare's format)."""
@@ -166,7 +160,7 @@ def write_sequence(camera_name: "str | S.CameraPreset | S.Camera", out: Path, fr
             t0 = time.perf_counter()
     writer.release()
     if session:
-        look_client = S.place_client(look or S.Look.from_seed(seed))
+        look_client = place_client(look or Look.from_seed(seed))
         name = label or (camera_name if isinstance(camera_name, str) else "custom")
         truth = session_truth(session_plan(look_client, fps, stances=stances or SESSION,
                                            **(plan_kw or {})), zones, seen, fps, name, seed)
@@ -199,13 +193,13 @@ SESSION = [
 def _body_xy(client, place) -> tuple[float, float]:
     if place in (KNEE_R, KNEE_L):
         from vision.geometry import apply_h
-        knee = apply_h(S.body_homography(client),
+        knee = apply_h(body_homography(client),
                        client.keypoints[[26 if place == KNEE_R else 25], :2])[0]
         return float(knee[0]), float(knee[1]) + 4.0   # the ball of the foot near the crease
     return place
 
 
-def beside_table(therapist, room: S.Room = S.DEFAULT_ROOM):
+def beside_table(therapist, room: Room = DEFAULT_ROOM):
     """The posed therapist moved to stand on the floor beside the table (the side away from
     the side and corner cameras), level with the client's waist."""
     feet = therapist.keypoints[[29, 30, 31, 32]].mean(0)
@@ -216,7 +210,7 @@ def beside_table(therapist, room: S.Room = S.DEFAULT_ROOM):
 
 @dataclass
 class PlannedFrame:
-    step: S.Step
+    step: Step
     planted: dict[str, bool]       # "left"/"right": the foot is down on the client
     hands_on: bool                 # (for the truth: hands off the bars only counts when loaded)
     beside: bool = False           # lead-in: the therapist stands on the floor beside the table
@@ -246,7 +240,7 @@ def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 
                 for st in stances]
     lf0, rf0, _, _ = resolved[0]
     out: list[PlannedFrame] = [
-        PlannedFrame(S.Step(("body", *lf0), ("body", *rf0), arms_up=False),
+        PlannedFrame(Step(("body", *lf0), ("body", *rf0), arms_up=False),
                      {"left": False, "right": False}, True, beside=True)
         for _ in range(round(lead_s * fps))]
     for k, (lf, rf, hands, opt) in enumerate(resolved):
@@ -266,12 +260,12 @@ def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 
                 lift = lift or pheld or held_up
                 down = {"left": lift != "L", "right": lift != "R"}
                 # a turn pivots on the planted foot while the other travels
-                out.append(PlannedFrame(S.Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
+                out.append(PlannedFrame(Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
                                                arms_up=phands and hands,
                                                yaw=pyaw + f * (yaw - pyaw)),
                                         down, phands and hands))
         for _ in range(hold):
-            out.append(PlannedFrame(S.Step(("body", *lf), ("body", *rf), lift=held_up,
+            out.append(PlannedFrame(Step(("body", *lf), ("body", *rf), lift=held_up,
                                            arms_up=hands, yaw=yaw),
                                     {"left": held_up != "L", "right": held_up != "R"}, hands))
     return out
@@ -281,7 +275,7 @@ def truth_zone(client, therapist_kp: np.ndarray, foot: str) -> str:
     """The atlas's zone under a foot, from the 3-D truth (world xy on the table plane)."""
     from vision.geometry import apply_h
     from vision.zones import default_atlas
-    h = S.body_homography(client)
+    h = body_homography(client)
     heel, toe = (29, 31) if foot == "left" else (30, 32)
     legs = {side: apply_h(h, client.keypoints[idx, :2])
             for side, idx in (("left", [23, 25, 27]), ("right", [24, 26, 28]))}
