@@ -121,3 +121,64 @@ def test_full_body_weight_alert_for_a_one_foot_profile():
     alerts = e.finish(t, [])
     assert [a.kind for a in alerts] == ["full_body_weight"]
     assert np.isclose(alerts[0].start_s, 0.0)
+
+
+def test_alert_events_start_backdated_end_debounced_and_are_the_report():
+    """One definition of an alert: the start/end events of each frame are the report's alerts."""
+    from vision.vocab import Phase
+    e = RuleEngine()
+    events = []
+    t = 0.0
+    for i, hands in enumerate([{"left": "on", "right": "on"}] * 30 +
+                              [{"left": "off", "right": "off"}] * 45 +
+                              [{"left": "on", "right": "on"}] * 30):
+        t = i * DT
+        for ev in e.update(t, feet(1), hands, None):
+            events.append(ev)
+            assert ev.t == t            # told by the frame that decides it
+    start, end = events
+    assert (start.kind, start.phase, start.severity) == ("no_hands_on_bars", Phase.START,
+                                                         "critical")
+    assert start.began_s == pytest.approx(1.0)      # backdated to when the hands let go
+    assert start.t == pytest.approx(1.0 + e.p.no_hands_on_s, abs=DT)
+    assert end.phase == Phase.END and end.ended_s == pytest.approx(2.5)
+    assert end.t == pytest.approx(2.5 + e.p.off_s, abs=DT)
+    assert e.active == {}
+    (alert,) = e.finish(t, [])
+    assert (alert.kind, alert.start_s, alert.end_s) == (start.kind, start.began_s, end.ended_s)
+
+
+def test_a_planted_foot_on_a_danger_zone_is_a_live_zone_alert_until_it_leaves():
+    from vision.vocab import Phase
+    e = RuleEngine()
+    on_spine = {"left": FootStatus("left", True, True, "spine", True, possible=True),
+                "right": FootStatus("right", True, False, "unknown", False)}
+    safe = {"left": FootStatus("left", True, True, "safe", True),
+            "right": FootStatus("right", True, False, "unknown", False)}
+    hands = {"left": "on", "right": "on"}
+    assert e.update(0.0, safe, hands, None) == []
+    (start,) = e.update(DT, on_spine, hands, None)
+    assert (start.kind, start.foot, start.phase, start.possible) == \
+        ("step_on_spine", "left", Phase.START, True)
+    assert e.update(2 * DT, on_spine, hands, None) == []        # once, not every frame
+    assert [k for k, _ in e.active] == ["step_on_spine"]
+    (end,) = e.update(3 * DT, safe, hands, None)
+    assert (end.kind, end.phase, end.began_s, end.ended_s) == \
+        ("step_on_spine", Phase.END, DT, 3 * DT)
+    # the report's zone alerts come from finished steps, not from the running decision
+    assert e.finish(3 * DT, []) == []
+
+
+def test_close_ends_every_open_alert():
+    from vision.vocab import Phase
+    e = RuleEngine()
+    t = run(e, 30, {"left": "off", "right": "off"})
+    e.update(t, {"left": FootStatus("left", True, True, "kidney", True),
+                 "right": FootStatus("right", False, True, "safe", True)},
+             {"left": "off", "right": "off"}, None)
+    assert {(k, f) for k, f in e.active} == {("no_hands_on_bars", None),
+                                             ("step_on_kidney", "left")}
+    ends = e.close(t)
+    assert {(ev.kind, ev.foot) for ev in ends} == {("no_hands_on_bars", None),
+                                                   ("step_on_kidney", "left")}
+    assert all(ev.phase == Phase.END and ev.t == t for ev in ends) and e.active == {}

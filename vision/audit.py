@@ -2,13 +2,12 @@
 
 ``Auditor`` is the streaming API: the live service and the pose engine feed it one Frame at a
 time with ``push`` (which returns what is known at that moment) and call ``finish`` for the
-report. ``audit_frames`` runs a whole track.
+report. ``vision.session.SessionRunner`` drives it for every kind of session.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from vision.profile import Profile
 from vision.report import (AlertOut, ClientOut, Contraindication, FeetInterval, GripInterval,
                            Report, StepOut, Summary)
 from vision.roles import RoleAssigner, Roles
-from vision.rules import RuleEngine
+from vision.rules import AlertEvent, RuleEngine
 from vision.steps import FootStatus, FootTracker, params_for
 from vision.studio import Studio
 from vision.zones import Atlas, default_atlas
@@ -34,9 +33,10 @@ class FrameStatus:
     feet: dict[str, FootStatus]
     hands: dict[str, str]              # "on" | "off" | "unknown"
     feet_on_client: int
-    alerts: list[str] = field(default_factory=list)   # kinds active now
+    alerts: list[str] = field(default_factory=list)   # kinds of the alerts open now
     back_state: BackState | None = None   # the client's body frame now (image -> body cm)
     roles: Roles | None = None            # who is the client and who the therapist now
+    events: list[AlertEvent] = field(default_factory=list)   # alerts this frame starts or ends
 
 
 class Auditor:
@@ -88,10 +88,16 @@ class Auditor:
         hands = {s: h.update(tkp, self.bars) for s, h in self.hands.items()}
         if self.studio is None:
             hands = {s: "unknown" for s in hands}
-        active = self.rules.update(t, feet, hands, tkp)
+        events = self.rules.update(t, feet, hands, tkp)
         n_on = sum(f.on_client for f in feet.values())
         self._log.append((t, back.state, n_on, hands["left"], hands["right"]))
-        return FrameStatus(t, back.state, feet, hands, n_on, active, back, roles)
+        return FrameStatus(t, back.state, feet, hands, n_on, [k for k, _ in self.rules.active],
+                           back, roles, events)
+
+    def close_alerts(self) -> list[AlertEvent]:
+        """The end events of every alert still open: a live session that stops without a
+        report must leave none without an end."""
+        return self.rules.close(self._t)
 
     def finish(self) -> Report:
         t_end = self._t
@@ -193,12 +199,3 @@ def _runs(seq: list[tuple[float, object]], dt: float) -> list[tuple[float, float
         else:
             out.append([round(t, 3), round(t + dt, 3), v])
     return [tuple(r) for r in out]
-
-
-def audit_frames(header: Header, frames: Iterable[Frame], studio: Studio | None = None,
-                 profile: Profile | None = None, source: str | None = None) -> Report:
-    """Run a whole pose track through the Auditor and return its report."""
-    aud = Auditor(header, studio, profile, source=source)
-    for fr in frames:
-        aud.push(fr)
-    return aud.finish()

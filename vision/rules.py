@@ -1,8 +1,15 @@
-"""Rules and alerts: per-frame conditions → debounced alerts with kind, severity, start and end.
+"""Rules and alerts: per-frame conditions → typed alert events (start, end) → the report's alerts.
 
-Every alert goes through a Debouncer: a condition must hold for ``min_on`` seconds to start an
-alert (which is backdated to when it began) and be gone for ``min_off`` seconds to end it, so one
-event gives one alert. Zone alerts (step_on_*) come from finished steps, one per step.
+The one definition of an alert is here. Each frame, ``RuleEngine.update`` returns the
+``AlertEvent``s that frame tells:
+- rule alerts go through a Debouncer: a condition must hold for ``min_on`` seconds to start an
+  alert (its start event says when the condition began: the alert is backdated to it) and be
+  gone for ``min_off`` seconds to end it, so one event gives one alert;
+- a zone alert (step_on_*) starts when a foot planted on the client has a danger zone as the
+  running decision of its step, and ends when it leaves it (what the live feed shows now).
+The report's alerts are the rule alerts' start/end pairs, and one zone alert per finished step
+in a danger zone, decided over its whole stance (``step_alerts``): the live zone alert is the
+running decision of that same step.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import numpy as np
 from vision.posetrack import KP
 from vision.profile import Profile
 from vision.steps import FootStatus, Step
+from vision.vocab import ZONE_ALERT, AlertKind, Phase, Severity
 
 # Default severities; a client profile can only raise them (see vision/profile.py).
-SEVERITY = {
+SEVERITY: dict[str, str] = {
     "step_on_spine": "critical",
     "step_on_kidney": "critical",
     "step_on_neck": "critical",
@@ -30,8 +38,19 @@ SEVERITY = {
     "foot_not_visible": "warning",
     "full_body_weight": "warning",
 }
-ZONE_ALERT = {z: f"step_on_{z}" for z in
-              ("spine", "kidney", "neck", "popliteal", "sciatic_notch", "ribs")}
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert starting or ending, told by the frame at ``t``."""
+    kind: AlertKind
+    severity: Severity
+    phase: Phase
+    began_s: float                 # when its condition began (debounced alerts are backdated)
+    t: float
+    foot: str | None = None
+    ended_s: float | None = None   # END: when its condition went away (debounced: before t)
+    possible: bool = False         # a zone alert whose zone is possible, not sure
 
 
 @dataclass
@@ -107,6 +126,16 @@ class RuleEngine:
         self._torso: deque = deque()
         self._sw: deque = deque(maxlen=300)
         self.max_feet = self.profile.max_feet()
+        self.active: dict[tuple[str, str | None], AlertEvent] = {}   # start events, open now
+        self._ended: list[Alert] = []          # rule alerts that ended (the report's)
+
+    @property
+    def longest_delay_s(self) -> float:
+        """An alert starts at most this long after its condition began (its debounce)."""
+        return max(d.min_on for d in (*self.deb.values(), *self.hidden.values()))
+
+    def severity(self, kind: str) -> Severity:
+        return Severity(self.profile.severity(kind, SEVERITY[kind]))
 
     def _shift_speed(self, t: float, kp: np.ndarray | None) -> float:
         if kp is None or np.any(kp[_TORSO, 2] < 0.5):
@@ -123,42 +152,78 @@ class RuleEngine:
             return 0.0
         return float(np.linalg.norm(self._torso[-1][1] - c0) / (t - t0) / np.median(self._sw))
 
+    def _debounced(self) -> list[tuple[str, str | None, Debouncer]]:
+        return [(k, None, d) for k, d in self.deb.items()] + \
+            [("foot_not_visible", s, d) for s, d in self.hidden.items()]
+
     def update(self, t: float, feet: dict[str, FootStatus], hands: dict[str, str],
-               therapist_kp: np.ndarray | None) -> list[str]:
-        """Feed one frame; returns the kinds of alerts active now."""
+               therapist_kp: np.ndarray | None) -> list[AlertEvent]:
+        """Feed one frame; returns the alert events it tells (``self.active``: open now)."""
         n_on = sum(f.on_client for f in feet.values())
         loaded = n_on >= 1
         states = list(hands.values())
         n_hand_on = states.count("on")
-        no_hands = loaded and n_hand_on == 0 and "off" in states
-        one_hand = loaded and n_hand_on == 1 and "off" in states
         speed = self._shift_speed(t, therapist_kp)
-        thr = self.p.shift_speed * self.profile.shift_factor()
-        active = []
-        for kind, cond in (("no_hands_on_bars", no_hands), ("one_hand_on_bars", one_hand),
-                           ("sudden_shift", loaded and speed > thr),
-                           ("full_body_weight", n_on > self.max_feet)):
-            if self.deb[kind].update(t, cond):
-                active.append(kind)
+        cond = {
+            ("no_hands_on_bars", None): loaded and n_hand_on == 0 and "off" in states,
+            ("one_hand_on_bars", None): loaded and n_hand_on == 1 and "off" in states,
+            ("sudden_shift", None): loaded and speed > self.p.shift_speed * self.profile.shift_factor(),
+            ("full_body_weight", None): n_on > self.max_feet,
+        }
         for side, f in feet.items():
-            if self.hidden[side].update(t, f.on_client and not f.visible):
-                active.append("foot_not_visible")
-        return active
+            cond[("foot_not_visible", side)] = f.on_client and not f.visible
+        events: list[AlertEvent] = []
+        for kind, foot, d in self._debounced():
+            was = d.active_from
+            d.update(t, cond.get((kind, foot), False))
+            if was is None and d.active_from is not None:
+                events.append(self._start(kind, foot, d.active_from, t))
+            elif was is not None and d.active_from is None:
+                events.append(self._end(kind, foot, t, d.closed[-1]))
+        # zone alerts: the running decision of each planted foot's step
+        for side, f in feet.items():
+            now = ZONE_ALERT.get(f.zone) if f.on_client and f.planted else None
+            before = next((k for k, s in self.active if s == side and k in _ZONE_KINDS), None)
+            if now != before:
+                if before is not None:
+                    events.append(self._end(before, side, t, (self.active[(before, side)].began_s, t)))
+                if now is not None:
+                    events.append(self._start(now, side, t, t, f.possible))
+        return events
+
+    def _start(self, kind, foot, began, t, possible=False) -> AlertEvent:
+        ev = AlertEvent(AlertKind(kind), self.severity(kind), Phase.START, began, t, foot,
+                        possible=possible)
+        self.active[(kind, foot)] = ev
+        return ev
+
+    def _end(self, kind, foot, t, interval) -> AlertEvent:
+        del self.active[(kind, foot)]
+        a, b = interval
+        if kind not in _ZONE_KINDS:      # the report's zone alerts come from finished steps
+            self._ended.append(Alert(kind, self.severity(kind), a, b, foot))
+        return AlertEvent(AlertKind(kind), self.severity(kind), Phase.END, a, t, foot, b)
+
+    def close(self, t: float) -> list[AlertEvent]:
+        """End every open alert at ``t`` (the session is over): their end events."""
+        events = []
+        for kind, foot, d in self._debounced():
+            if d.active_from is not None:
+                d.finish(t)
+                events.append(self._end(kind, foot, t, d.closed[-1]))
+        for kind, foot in sorted(self.active, key=lambda k: (k[0], k[1] or "")):
+            events.append(self._end(kind, foot, t, (self.active[(kind, foot)].began_s, t)))
+        return events
 
     def finish(self, t: float, steps: list[Step]) -> list[Alert]:
-        alerts: list[Alert] = []
-        for kind, d in self.deb.items():
-            d.finish(t)
-            alerts += [Alert(kind, self.profile.severity(kind, SEVERITY[kind]), a, b)
-                       for a, b in d.closed]
-        for side, d in self.hidden.items():
-            d.finish(t)
-            alerts += [Alert("foot_not_visible",
-                             self.profile.severity("foot_not_visible", "warning"), a, b, side)
-                       for a, b in d.closed]
-        alerts += step_alerts(steps, self.profile)
-        alerts.sort(key=lambda a: (a.start_s, a.kind))
+        """The report's alerts: the rule alerts (open ones end at ``t``) and the steps'."""
+        self.close(t)
+        alerts = self._ended + step_alerts(steps, self.profile)
+        alerts.sort(key=lambda a: (a.start_s, a.kind, a.foot or ""))
         return alerts
+
+
+_ZONE_KINDS = frozenset(ZONE_ALERT.values())
 
 
 def step_alerts(steps: list[Step], profile: Profile, join_s: float = 0.3) -> list[Alert]:

@@ -6,12 +6,11 @@ the frames go by. So ``AlertSnapshots`` works in two stages:
 
 1. ``push(image, frame, status)`` per frame keeps the last second or so of frames and, at every
    moment an alert may start, writes a *candidate* JPEG (overlay + blurred faces) to the folder:
-   - a debounced alert kind newly active in ``status.alerts``: the frame where its condition
-     began (the kind's debounce delay earlier, read from the rule engine), from the buffer;
-   - ``foot_not_visible`` the same way, for the planted foot that is hidden;
-   - a foot newly planted (a step starts: every zone alert is a step) and a planted foot that
-     disappears (a step split there): a frame up to half a second later, as soon as the step's
-     running zone is known, so that the picture shows the foot standing on it.
+   - each rule alert's start event (``status.events``, vision/rules.py): the frame where its
+     condition began (the event's ``began_s``: debounced alerts are backdated), from the buffer;
+   - a foot newly planted (a step starts: every zone alert of the report is a step) and a
+     planted foot that disappears (a step split there): a frame up to half a second later, as
+     soon as the step's running zone is known, so that the picture shows the foot standing on it.
 2. ``finish(report)`` links each alert of the final report to the candidate of the same kind
    (a zone alert to a step candidate of the same foot) whose estimated start is nearest the
    alert's start, within two frames (``"matched": "start"``); failing that, the first candidate
@@ -45,6 +44,7 @@ from vision.posetrack import Frame
 from vision.privacy import blur_faces
 from vision.report import Report
 from vision.rules import RuleEngine
+from vision.vocab import ZONE_ALERT, Phase
 from vision.steps import StepParams
 from vision.studio import Studio
 from vision.zones import Atlas
@@ -62,13 +62,6 @@ class Candidate:
     path: Path
 
 
-def _delays(rules: RuleEngine) -> dict[str, float]:
-    """Debounce delay per alert kind: an alert is seen active this long after it began."""
-    d = {k: deb.min_on for k, deb in rules.deb.items()}
-    d["foot_not_visible"] = rules.hidden["left"].min_on
-    return d
-
-
 class AlertSnapshots:
     """Feed ``push`` every frame of an audit, then call ``finish`` with its report."""
 
@@ -80,15 +73,13 @@ class AlertSnapshots:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.studio, self.atlas = studio, atlas
         self.blur, self.overlay, self.quality = blur, overlay, int(quality)
-        self.delays = _delays(rules or RuleEngine())
         self.step_lag = 0.5 * (step_params or StepParams()).window_s
         self.dt = 1.0 / fps
         self.ring: deque = deque()      # (t, image, frame, status)
-        self.ring_s = max(self.delays.values()) + 3 * self.dt
+        # long enough to hold the frame where a debounced alert's condition began
+        self.ring_s = (rules or RuleEngine()).longest_delay_s + 3 * self.dt
         self.candidates: list[Candidate] = []
-        self._active: set[str] = set()
-        self._hidden_flag = {"left": False, "right": False}
-        self._hidden_count = 0
+        self.shots: dict[int, str] = {}    # after finish: {alert index: snapshot path}
         self._prev_feet: dict[str, tuple[bool, bool]] = {}
         self._n = 0
         self._pending: dict[str, float] = {}   # foot → estimated start of a step not yet shot
@@ -100,6 +91,14 @@ class AlertSnapshots:
         return cls(folder, studio=auditor.studio, atlas=auditor.atlas, rules=auditor.rules,
                    step_params=auditor.feet["left"].p, fps=auditor.header.fps, **kw)
 
+    # -- as a sink of vision.session.SessionRunner ------------------------------------------
+    def on_moment(self, moment) -> None:
+        if moment.image is not None:
+            self.push(moment.image, moment.frame, moment.status)
+
+    def on_report(self, report: Report) -> None:
+        self.shots = self.finish(report)
+
     # -- per frame ------------------------------------------------------------------------------
     def push(self, image: np.ndarray, frame: Frame, status: FrameStatus) -> list[Path]:
         """Keep this frame and write the candidates that start here; returns their paths."""
@@ -108,12 +107,10 @@ class AlertSnapshots:
         while self.ring and t - self.ring[0][0] > self.ring_s:
             self.ring.popleft()
         new: list[Path] = []
-        kinds = set(status.alerts) - {"foot_not_visible"}
-        for k in sorted(kinds - self._active):
-            t_est = t - self.delays.get(k, 0.0)
-            new.append(self._take(k, None, t_est, t_est))
-        self._active = kinds
-        new += self._hidden(status)
+        zone_kinds = set(ZONE_ALERT.values())
+        for ev in status.events:
+            if ev.phase == Phase.START and ev.kind not in zone_kinds:   # zone alerts: steps
+                new.append(self._take(ev.kind, ev.foot, ev.began_s, ev.began_s))
         for side, fs in status.feet.items():
             was_planted, was_visible = self._prev_feet.get(side, (False, True))
             if fs.planted and not was_planted:
@@ -129,25 +126,6 @@ class AlertSnapshots:
                 del self._pending[side]
             self._prev_feet[side] = (fs.planted, fs.visible)
         return new
-
-    def _hidden(self, status: FrameStatus) -> list[Path]:
-        """foot_not_visible is listed once per hidden foot without saying which: a new entry is
-        the planted hidden foot not already flagged (both when it cannot be told)."""
-        count = status.alerts.count("foot_not_visible")
-        hidden_now = [s for s, f in status.feet.items() if f.on_client and not f.visible]
-        out = []
-        if count > self._hidden_count:
-            fresh = [s for s in hidden_now if not self._hidden_flag[s]] or hidden_now
-            t_est = status.t - self.delays["foot_not_visible"]
-            for side in fresh:
-                self._hidden_flag[side] = True
-                out.append(self._take("foot_not_visible", side, t_est, t_est))
-        if count < self._hidden_count or count == 0:
-            for s in self._hidden_flag:
-                if s not in hidden_now or count == 0:
-                    self._hidden_flag[s] = False
-        self._hidden_count = count
-        return out
 
     def _take(self, kind: str, foot: str | None, t_est: float, t_pic: float) -> Path:
         """Write the buffered frame nearest ``t_pic`` as a candidate."""

@@ -16,20 +16,25 @@ from .engine import EngineConfig, PoseEngine, StageTimes
 
 def track_frames(source: FrameSource, engine: PoseEngine,
                  annotate: cv2.VideoWriter | None = None,
-                 on_times: Callable[[StageTimes], None] | None = None,
-                 on_image: Callable[[np.ndarray, Frame], None] | None = None) -> Iterator[Frame]:
-    """Yield one pose-track Frame per source frame. ``on_image(image, frame)``, when given, is
-    called with each source image and its Frame just before the Frame is yielded (snapshots
-    need the picture beside the keypoints; the image is not reused by the source)."""
+                 on_times: Callable[[StageTimes], None] | None = None) -> Iterator[Frame]:
+    """Yield one pose-track Frame per source frame."""
+    for _, frame in pictured_frames(source, engine, annotate, on_times):
+        yield frame
+
+
+def pictured_frames(source: FrameSource, engine: PoseEngine,
+                    annotate: cv2.VideoWriter | None = None,
+                    on_times: Callable[[StageTimes], None] | None = None,
+                    ) -> Iterator[tuple[np.ndarray, Frame]]:
+    """Yield (image, Frame) per source frame: the picture travels with its keypoints
+    (snapshots and annotated videos need both; the source does not reuse the image)."""
     for t, image in source:
         result = engine.process(image, t)
         if on_times is not None:
             on_times(result.times)
-        if on_image is not None:
-            on_image(image, result.frame)
         if annotate is not None:
             annotate.write(draw_people(image.copy(), result.frame.people))
-        yield result.frame
+        yield image, result.frame
 
 
 def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.VideoWriter:
@@ -41,23 +46,28 @@ def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.Vi
     return w
 
 
-def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
-                     table_head: np.ndarray | None = None,
-                     on_image: Callable[[np.ndarray, Frame], None] | None = None,
-                     device: str = "cpu",
-                     ) -> tuple[Header, Iterator[Frame], FrameSource]:
-    """Pose track of a video (or image, or camera): header, a lazy frame iterator, and the
-    source (its ``info.frame_count`` sizes a progress bar). Raises
-    vision.frames.FrameSourceError for input that gives no frames. ``on_image``: see
-    ``track_frames``."""
+def open_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
+               table_head: np.ndarray | None = None, device: str = "cpu",
+               ) -> tuple[Header, Iterator[tuple[np.ndarray, Frame]], FrameSource]:
+    """A video (or image, or camera) through the pose engine: header, a lazy iterator of
+    (image, Frame), and the source (its ``info.frame_count`` sizes a progress bar). Raises
+    vision.frames.FrameSourceError for input that gives no frames."""
     source = FrameSource(path)
     engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head,
                                      device=device))
     header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height,
                     source=engine.source)
 
-    def frames() -> Iterator[Frame]:
+    def pairs() -> Iterator[tuple[np.ndarray, Frame]]:
         with source:
-            yield from track_frames(source, engine, on_image=on_image)
+            yield from pictured_frames(source, engine)
 
-    return header, frames(), source
+    return header, pairs(), source
+
+
+def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
+                     table_head: np.ndarray | None = None, device: str = "cpu",
+                     ) -> tuple[Header, Iterator[Frame], FrameSource]:
+    """Pose track of a video: as ``open_video``, the Frames only."""
+    header, pairs, source = open_video(path, model, table, table_head, device)
+    return header, (frame for _, frame in pairs), source
