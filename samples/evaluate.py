@@ -22,7 +22,7 @@ from pathlib import Path
 
 from samples.scenario_config import suite as make_suite
 from samples.scenarios import write_session
-from vision.audit import audit_frames
+from vision.session import audit_frames
 from vision.posetrack import iter_pose_track
 from vision.studio import load_studio
 

@@ -76,7 +76,7 @@ def test_generated_truth_is_consistent_with_the_atlas():
 
 
 def test_generated_client_keypoints_are_joint_centres_and_the_studio_file_has_the_camera(tmp_path):
-    from vision.audit import audit_frames
+    from vision.session import audit_frames
     from vision.posetrack import iter_pose_track
     from vision.studio import load_studio
     cfg = ScenarioConfig(seed=12, n_steps=4, camera="tilted", hidden_steps=0, no_hands=0,

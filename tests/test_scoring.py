@@ -17,7 +17,7 @@ import pytest
 
 from samples.exercise_sessions import ExercisePlan, write_exercise_session
 from tests.test_service import CLI, ROOT
-from vision.audit import audit_frames
+from vision.session import audit_frames
 from vision.exercises import ExerciseError, find_exercise, library, load_exercise
 from vision.posetrack import iter_pose_track
 from vision.report import (AlertOut, ClientOut, FeetInterval, GripInterval, Report, StepOut,

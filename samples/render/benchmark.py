@@ -66,7 +66,7 @@ def engine_track(d: Path, model: str | None = None) -> Path:
 
 
 def audit(track: Path, studio: Path) -> dict:
-    from vision.audit import audit_frames
+    from vision.session import audit_frames
     from vision.posetrack import iter_pose_track
     from vision.studio import load_studio
     header, frames = iter_pose_track(track)

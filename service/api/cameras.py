@@ -25,7 +25,6 @@ import os
 import re
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -37,6 +36,7 @@ from service.api.db import Camera, Database
 from service.api.events import EventHub
 from service.api.pipeline import parse_studio_text, sniff
 from service.api.settings import SECRETS_FILE
+from vision.vocab import ZONE_ALERT, Phase
 
 log = logging.getLogger("ashiwatch.cameras")
 
@@ -147,18 +147,6 @@ def planted_zones(status) -> dict[str, tuple[str, bool]]:
     of its step)."""
     return {side: (f.zone, f.possible) for side, f in status.feet.items()
             if f.on_client and f.planted}
-
-
-def active_alerts(status) -> set[tuple[str, str | None]]:
-    """(kind, foot) of the alerts active in one FrameStatus: the rule alerts the Auditor
-    debounces, and a step on a danger zone while a foot is planted on it (the report makes
-    those per finished step; live, the therapist must know now)."""
-    from vision.rules import ZONE_ALERT
-    keys: set[tuple[str, str | None]] = {(k, None) for k in Counter(status.alerts)}
-    for side, f in status.feet.items():
-        if f.on_client and f.planted and f.zone in ZONE_ALERT:
-            keys.add((ZONE_ALERT[f.zone], side))
-    return keys
 
 
 # -- the newest frame, between a reader thread and the worker -----------------------------------
@@ -435,68 +423,81 @@ class CameraWorker:
     def _session(self, header, studio, items: Iterator[tuple], why: list[str],
                  detail: str) -> bool:
         """Run one replay or connection (``items`` of ``_track_items`` or ``_image_items``;
-        ``why`` gets the reason it ended) through the Auditor, publishing events. True when
-        it ended before its first frame was processed."""
-        from vision.audit import Auditor
+        ``why`` gets the reason it ended) through the session runner, publishing its events.
+        True when it ended before its first frame was processed."""
         from vision.frames import FrameSourceError
         from vision.posetrack import PoseTrackError
-        from vision.rules import SEVERITY, ZONE_ALERT
-        aud = Auditor(header, studio, None, source=redact(self.source))
+        from vision.session import SessionRunner
+        runner = SessionRunner(header, studio, None, source=redact(self.source))
+        events = runner.add(_EventPublisher(self, runner))
         self._publish("camera_online", detail=detail)
         self.online = True
-        active: set[tuple[str, str | None]] = set()
-        steps: dict[str, tuple] = {}    # foot -> (zone, possible) it is planted on (step events)
-        t = 0.0
-        n = 0
         reason = "end of replay"
-
-        def sev(kind: str) -> str:
-            return aud.profile.severity(kind, SEVERITY[kind])
         try:
             for t, image, fr, wall in items:
-                fs = aud.push(fr)
-                n += 1
-                self.frames_processed += 1
-                latest = Latest(image, fr, fs, header, studio, self.frames_processed)
-                self.latest = latest
-                now_active = active_alerts(fs)
-                # a `step` event when a foot is planted on the client, and again when the
-                # running zone of that step changes (kind = the zone; for the dashboard's map)
-                # (detail "possible": a danger zone within the step's uncertainty, not sure)
-                now_steps = planted_zones(fs)
-                for foot, (zone, possible) in sorted(now_steps.items()):
-                    if steps.get(foot) != (zone, possible):
-                        alert = ZONE_ALERT.get(zone)
-                        self._publish("step", t=t, kind=zone, foot=foot, frame_wall_time=wall,
-                                      severity=None if alert is None else sev(alert),
-                                      detail="possible" if possible else None)
-                steps = now_steps
-                for kind, foot in sorted(now_active - active, key=str):
-                    ev = self._publish("alert_start", t=t, kind=kind, foot=foot,
-                                       severity=sev(kind), frame_wall_time=wall)
-                    if self.on_alert is not None:     # after the event is out: no delay
-                        self.on_alert(self.camera.id, ev, latest)
-                for kind, foot in sorted(active - now_active, key=str):
-                    self._publish("alert_end", t=t, kind=kind, foot=foot, severity=sev(kind),
-                                  frame_wall_time=wall)
-                active = now_active
+                events.wall = wall
+                runner.feed(image, fr)
             if why:
                 reason = why[0]
         except (PoseTrackError, FrameSourceError) as e:
             reason = str(e)
         finally:
             items.close()      # the reader thread stops with it
+        n = runner.frames
         if self.stop_event.is_set():
             reason = "camera stopped"
             if not self._announce:
                 self.online = False
                 return n == 0
         # a feed reader must never be left with an alert that has no end
-        for kind, foot in sorted(active, key=str):
-            self._publish("alert_end", t=t, kind=kind, foot=foot, severity=sev(kind))
-        self._publish("camera_offline", t=t, detail=redact(reason))
+        events.publish(runner.auditor.close_alerts(), None)
+        self._publish("camera_offline", t=events.t, detail=redact(reason))
         self.online = False
         return n == 0
+
+
+class _EventPublisher:
+    """A sink of the camera's session: its moments as the live view's newest frame, its alert
+    events (vision.rules) as ``alert_start`` / ``alert_end``, and a ``step`` event when a foot
+    is planted on the client and again when the running zone of that step changes (kind = the
+    zone; detail "possible": a danger zone within the step's uncertainty, not sure)."""
+
+    def __init__(self, worker: "CameraWorker", runner) -> None:
+        self.worker, self.header, self.studio = worker, runner.header, runner.auditor.studio
+        self.rules = runner.auditor.rules
+        self.wall: float | None = None     # when the frame being processed was read
+        self.t = 0.0
+        self._steps: dict[str, tuple] = {}
+
+    def on_moment(self, m) -> None:
+        w = self.worker
+        w.frames_processed += 1
+        self.t = m.status.t
+        latest = Latest(m.image, m.frame, m.status, self.header, self.studio, w.frames_processed)
+        w.latest = latest
+        now_steps = planted_zones(m.status)
+        for foot, (zone, possible) in sorted(now_steps.items()):
+            if self._steps.get(foot) != (zone, possible):
+                alert = ZONE_ALERT.get(zone)
+                w._publish("step", t=self.t, kind=zone, foot=foot, frame_wall_time=self.wall,
+                           severity=None if alert is None else self.rules.severity(alert),
+                           detail="possible" if possible else None)
+        self._steps = now_steps
+        self.publish(m.status.events, latest)
+
+    def publish(self, events, latest) -> None:
+        """Starts before ends, each in (kind, foot) order; ``on_alert`` after a start is out."""
+        w = self.worker
+        order = sorted(events, key=lambda e: (e.phase != Phase.START, e.kind, e.foot or ""))
+        for e in order:
+            ev = w._publish(f"alert_{e.phase}", t=self.t, kind=e.kind, foot=e.foot,
+                            severity=e.severity,
+                            frame_wall_time=None if latest is None else self.wall)
+            if e.phase == Phase.START and w.on_alert is not None and latest is not None:
+                w.on_alert(w.camera.id, ev, latest)
+
+    def on_report(self, report) -> None:
+        pass
 
 
 def studio_text(studio: str | None) -> str | None:

@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 
-from service.api.pipeline import dark_canvas, render_frame
 from service.api.settings import Settings
+from vision.session import dark_canvas
+from vision.sinks import render_frame
 
 log = logging.getLogger("ashiwatch.live")
 JPEG_QUALITY = 80

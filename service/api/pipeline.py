@@ -105,37 +105,6 @@ def parse_profile_text(text: str | None, where: str) -> Profile | None:
     return parse_profile(parse_yaml(text, where, ProfileError), where)
 
 
-def _count_frames(path: Path) -> int:
-    with open(path, "rb") as f:
-        return max(sum(1 for line in f if line.strip()) - 1, 0)
-
-
-def dark_canvas(header) -> "np.ndarray":
-    """The picture of a pose track, which has none: a dark frame of the header's size, on
-    which the overlay draws the skeletons, the zones and the bars."""
-    import numpy as np
-    return np.full((header.height, header.width, 3), 24, np.uint8)
-
-
-def open_video_writer(path: Path, fps: float, width: int, height: int):
-    """An annotated-video writer: MPEG-4 part 2 in MP4. (OpenCV's FFmpeg has no H.264
-    encoder; its VP8 would play in browsers but costs ~10x the time per frame, more than the
-    pose engine itself on a small machine.)"""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not w.isOpened():
-        w.release()
-        raise OSError(f"{path.name}: no video encoder available")
-    return w
-
-
-def render_frame(image, frame, status, studio, atlas=None, blur: bool = True):
-    """One stored picture: the overlay (skeletons, zones, bars, status) and blurred faces."""
-    from vision.overlay import draw_status
-    from vision.privacy import blur_faces
-    pic = draw_status(image, frame, status, studio, atlas)
-    return blur_faces(pic, frame.people) if blur else pic
-
-
 def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile | None,
               source_name: str, progress: Callable[[float | None], None],
               snapshots_dir: Path | None = None,
@@ -147,43 +116,20 @@ def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile 
     frame, with the percent done (None when the frame count is unknown): it is the job's
     heartbeat too. It cannot be cancelled: a job runs in its own process, which is stopped
     (service.api.jobs)."""
-    from vision.audit import Auditor
-    from vision.posetrack import iter_pose_track
-    latest: dict = {}
-    if kind == "track":
-        total = _count_frames(path)
-        header, frames = iter_pose_track(path)
-        canvas = dark_canvas(header)
-    else:
-        from vision.pose.engine import AUDIT_MODEL
-        from vision.pose.video import track_from_video
-        header, frames, source = track_from_video(
-            path, AUDIT_MODEL, table=None if studio is None else studio.table,
-            table_head=None if studio is None else studio.table_head,
-            on_image=lambda image, frame: latest.__setitem__("image", image))
-        total = source.info.frame_count or 0
-        canvas = None
-    aud = Auditor(header, studio, profile, source=source_name)
+    from vision.session import SessionRunner, open_input
+    from vision.sinks import AnnotatedVideo, Progress
+    inp = open_input(path, kind, studio, canvas=True)
+    runner = SessionRunner(inp.header, studio, profile, source=source_name)
     snap = None
     if snapshots_dir is not None:
         from vision.snapshots import AlertSnapshots
-        snap = AlertSnapshots.for_auditor(snapshots_dir, aud)
-    writer = None
-    if video_out is not None:
-        writer = open_video_writer(video_out, header.fps, header.width, header.height)
+        snap = runner.add(AlertSnapshots.for_auditor(snapshots_dir, runner.auditor))
+    video = None if video_out is None else runner.add(AnnotatedVideo.for_runner(video_out, runner))
+    runner.add(Progress(lambda i, total: progress(min(99.0, 100.0 * i / total) if total
+                                                  else None), inp.total))
     try:
-        for i, fr in enumerate(frames, start=1):
-            status = aud.push(fr)
-            image = latest.pop("image", None) if canvas is None else canvas
-            if image is not None:
-                if snap is not None:
-                    snap.push(image, fr, status)
-                if writer is not None:
-                    writer.write(render_frame(image, fr, status, studio, aud.atlas))
-            progress(min(99.0, 100.0 * i / total) if total else None)
+        report = runner.run(inp.pairs)
     finally:
-        if writer is not None:
-            writer.release()
-    report = aud.finish()
-    shots = snap.finish(report) if snap is not None else {}
-    return report, shots
+        if video is not None:
+            video.close()
+    return report, ({} if snap is None else snap.shots)

@@ -26,74 +26,51 @@ class AuditInputError(Exception):
     """Input an audit cannot read (a broken track or video, an unwritable folder): one line."""
 
 
-def _open_track(path: Path, model: Optional[str], studio=None, on_image=None,
-                device: str = "cpu"):
-    """(header, frames, total frames or None) of a pose track or of a video through the
-    pose engine (``on_image(image, frame)`` sees each video image, for snapshots)."""
-    from vision.frames import FrameSourceError
-    from vision.posetrack import PoseTrackError, iter_pose_track
-    if path.suffix.lower() == ".jsonl":
-        try:
-            header, frames = iter_pose_track(path)
-        except PoseTrackError as e:
-            raise AuditInputError(str(e))
-        return header, frames, None
-    from vision.pose.engine import AUDIT_MODEL
-    from vision.pose.video import track_from_video
-    try:
-        header, frames, source = track_from_video(
-            path, model or AUDIT_MODEL, table=None if studio is None else studio.table,
-            table_head=None if studio is None else studio.table_head, on_image=on_image,
-            device=device)
-    except FrameSourceError as e:
-        raise AuditInputError(str(e))
-    return header, frames, source.info.frame_count
-
-
 class AuditRun:
-    """One audit of a file, as ``ashiwatch audit`` runs it (and ``ashiwatch batch`` on each
+    """One audit of a file, as ``ashiwatch audit`` runs it (and ``score``, and ``batch`` on each
     input): opened first (so that a progress bar knows ``total``), then ``run``."""
 
     def __init__(self, input: Path, studio=None, profile=None, model: Optional[str] = None,
                  snap_dir: Optional[Path] = None, device: str = "cpu",
                  source: Optional[str] = None) -> None:
         """``source``: the input's name in the report (default: ``input`` as given)."""
-        from vision.audit import Auditor
+        from vision.frames import FrameSourceError
+        from vision.posetrack import PoseTrackError
+        from vision.session import SessionRunner, open_input
         self.input, self.snap_dir = input, snap_dir
-        self._latest: dict = {}          # the newest video image, for the snapshots
-        self.header, self._frames, self.total = _open_track(
-            input, model, studio, device=device, on_image=None if snap_dir is None else
-            (lambda image, frame: self._latest.__setitem__("image", image)))
-        self.auditor = Auditor(self.header, studio, profile,
-                               source=str(input) if source is None else source)
+        try:
+            self._input = open_input(input, studio=studio, model=model, device=device)
+        except (PoseTrackError, FrameSourceError) as e:
+            raise AuditInputError(str(e))
+        self.header = self._input.header
+        # a pose track is read at once, with no progress bar
+        self.total = self._input.total if self._input.kind == "video" else None
+        self.runner = SessionRunner(self.header, studio, profile,
+                                    source=str(input) if source is None else source)
         self._snap = None
         if snap_dir is not None:
             from vision.snapshots import AlertSnapshots
             try:
-                self._snap = AlertSnapshots.for_auditor(snap_dir, self.auditor)
+                self._snap = self.runner.add(
+                    AlertSnapshots.for_auditor(snap_dir, self.runner.auditor))
             except OSError as e:
                 raise AuditInputError(f"{snap_dir}: cannot write snapshots here ({e.strerror})")
 
     def run(self, advance=lambda: None):
         """(report, snapshots or None); ``advance()`` after each frame."""
         from vision.posetrack import PoseTrackError
-        latest, snap = self._latest, self._snap
         try:
-            for fr in self._frames:
-                status = self.auditor.push(fr)
-                if snap is not None and "image" in latest:
-                    snap.push(latest.pop("image"), fr, status)
+            for _ in self.runner.moments(self._input.pairs):
                 advance()
         except PoseTrackError as e:
             raise AuditInputError(str(e))
         except OSError as e:
             raise AuditInputError(f"{self.snap_dir}: cannot write snapshots ({e})")
-        report = self.auditor.finish()
         try:
-            shots = None if snap is None else snap.finish(report)
+            report = self.runner.finish()
         except OSError as e:
             raise AuditInputError(f"{self.snap_dir}: cannot write snapshots ({e})")
-        return report, shots
+        return report, None if self._snap is None else self._snap.shots
 
 
 def check_device(device: str) -> str:
