@@ -6,11 +6,9 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
-REPORT_VERSION = 1
+from vision.vocab import AlertKind, Grip, Severity, Side, Zone
 
-Zone = Literal["spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal", "safe",
-               "off_body", "unknown"]
-Side = Literal["left", "right"]
+REPORT_VERSION = 1
 
 
 class StepOut(BaseModel):
@@ -31,8 +29,8 @@ class StepOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    kind: str
-    severity: Literal["critical", "warning"]
+    kind: AlertKind
+    severity: Severity
     start_s: float
     end_s: float
     foot: Optional[Side] = None
@@ -48,7 +46,7 @@ class FeetInterval(BaseModel):
 class GripInterval(BaseModel):
     start_s: float
     end_s: float
-    state: Literal["on", "off", "unknown"]
+    state: Grip
 
 
 class Contraindication(BaseModel):
