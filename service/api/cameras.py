@@ -19,19 +19,18 @@ stop the service."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import unquote, urlparse
 
 from sqlmodel import select, text
 
+from service.api.camera_reader import Ended, NewestFrame, read_frames
+from service.api.camera_sources import (CameraSecrets, capture_spec, redact, source_kind,
+                                        source_path, studio_text)
 from service.api.db import Camera, Database
 from service.api.events import EventHub
 from service.api.pipeline import parse_studio_text, sniff
@@ -40,102 +39,8 @@ from vision.vocab import ZONE_ALERT, Phase
 
 log = logging.getLogger("ashiwatch.cameras")
 
-STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"}
-DEVICE = re.compile(r"^(?:\d+|/dev/video(\d+))$")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 8.0
-
-
-class SourceError(ValueError):
-    """A camera source that cannot be used; one line."""
-
-
-def source_kind(source: str) -> str:
-    """'stream', 'device', or 'file' (a video or a pose track on the server)."""
-    s = source.strip()
-    if DEVICE.match(s):
-        return "device"
-    url = urlparse(s)
-    if url.scheme == "file":
-        return "file"
-    if url.scheme and len(url.scheme) > 1:        # (one letter: a Windows drive)
-        if url.scheme.lower() in STREAM_SCHEMES:
-            return "stream"
-        raise SourceError(f"source {source!r}: unsupported scheme {url.scheme!r} (use a file, "
-                          f"a device index, or an {'/'.join(sorted(STREAM_SCHEMES))} URL)")
-    return "file"
-
-
-def source_path(source: str) -> Path:
-    url = urlparse(source)
-    return Path(unquote(url.path)) if url.scheme == "file" else Path(source)
-
-
-def capture_spec(source: str) -> str:
-    """What vision.frames.FrameSource opens: a device number, or the URL."""
-    m = DEVICE.match(source.strip())
-    if m:
-        return m.group(1) or source.strip()
-    return source.strip()
-
-
-# scheme://userinfo@host: the netloc ends at the first / ? # (urlparse's rule); within it the
-# last @ ends the userinfo, so a password may itself contain an @
-_URL_NETLOC = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/?#]*)")
-
-
-def redact(text: str) -> str:
-    """Every URL in ``text`` without its password (``rtsp://user:***@host/…``): a source, or
-    a message naming one (an error of FFmpeg, a log line)."""
-    def hide(m: re.Match) -> str:
-        userinfo, at, host = m.group(2).rpartition("@")
-        if not at or ":" not in userinfo:
-            return m.group(0)
-        return f"{m.group(1)}{userinfo.split(':', 1)[0]}:***@{host}"
-    return _URL_NETLOC.sub(hide, text)
-
-
-class CameraSecrets:
-    """The real sources of cameras whose URL has a password, ``{camera id: source}`` in one
-    0600 JSON file of the data folder (``secrets.json``): the database, its WAL and backups of
-    it only ever hold the redacted form (docs/service.md)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, str]:
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-
-    def _write(self, secrets: dict[str, str]) -> None:
-        # a new file made 0600 whatever the umask, renamed over the old one: whole or not there
-        tmp = self.path.with_name(f".{self.path.name}.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), 0o600)
-            json.dump(secrets, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-
-    def get(self, camera_id: int) -> str | None:
-        with self._lock:
-            return self._read().get(str(camera_id))
-
-    def set(self, camera_id: int, source: str | None) -> None:
-        """Keep ``source`` for the camera, or (None) forget what was kept."""
-        with self._lock:
-            secrets = self._read()
-            if source is None and str(camera_id) not in secrets:
-                return
-            if source is None:
-                del secrets[str(camera_id)]
-            else:
-                secrets[str(camera_id)] = source
-            self._write(secrets)
 
 
 # Live cameras run the `full` landmark model: `heavy` (audits) costs ~2.7x per frame.
@@ -147,77 +52,6 @@ def planted_zones(status) -> dict[str, tuple[str, bool]]:
     of its step)."""
     return {side: (f.zone, f.possible) for side, f in status.feet.items()
             if f.on_client and f.planted}
-
-
-# -- the newest frame, between a reader thread and the worker -----------------------------------
-
-class Ended(Exception):
-    """The reader is done: ``str()`` says why (end of file, stream closed, read failed)."""
-
-
-class NewestFrame:
-    """A one-frame mailbox: ``put`` replaces a frame the worker has not taken yet (a dropped
-    frame, counted), ``take`` waits for the newest."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item = None
-        self._ended: str | None = None
-        self.read = 0
-        self.dropped = 0
-
-    def put(self, item) -> None:
-        with self._cond:
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self.read += 1
-            self._cond.notify()
-
-    def end(self, reason: str) -> None:
-        with self._cond:
-            self._ended = reason
-            self._cond.notify()
-
-    def take(self, timeout: float):
-        """The newest frame not taken yet; None after ``timeout`` s without one; Ended once
-        the reader is done and its last frame was taken."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._item is not None or self._ended is not None,
-                                timeout)
-            item, self._item = self._item, None
-            if item is None and self._ended is not None:
-                raise Ended(self._ended)
-            return item
-
-
-def read_frames(src, slot: NewestFrame, stop: threading.Event, live: bool,
-                speed: float = 1.0) -> None:
-    """The reader thread: frames of ``src`` into ``slot`` as ``(t, image, wall time read)``.
-    A file is paced at its own frame rate times ``speed``; a live source as it comes, with
-    ``t`` the time since it connected (its own clock is not trusted)."""
-    reason = "end of stream" if live else "end of replay"
-    try:
-        start = time.monotonic()
-        t0 = None
-        for t, image in src:
-            if stop.is_set():
-                break
-            if live:
-                t = time.monotonic() - start
-            else:
-                t0 = t if t0 is None else t0
-                delay = start + (t - t0) / speed - time.monotonic()
-                if delay > 0 and stop.wait(delay):
-                    break
-            slot.put((t, image, time.time()))
-        if live and not stop.is_set():
-            reason = "stream closed (no frame could be read)"
-    except Exception as e:   # a camera's failure is an event, never a dead service
-        reason = f"read failed: {e}"
-    finally:
-        src.close()
-        slot.end(reason)
 
 
 @dataclass
@@ -498,18 +332,6 @@ class _EventPublisher:
 
     def on_report(self, report) -> None:
         pass
-
-
-def studio_text(studio: str | None) -> str | None:
-    """The stored studio is YAML text, or a path to a studio file (read at each start)."""
-    if studio and "\n" not in studio.strip() and len(studio) < 4096:
-        try:
-            is_file = Path(studio.strip()).is_file()
-        except (OSError, ValueError):       # a name too long, a NUL: text, not a path
-            is_file = False
-        if is_file:
-            return Path(studio.strip()).read_text(encoding="utf-8")
-    return studio
 
 
 class CameraManager:

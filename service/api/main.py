@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from service.api.cameras import redact
+from service.api.camera_sources import redact
 from service.api import openapi
 from service.api.routers import audits, cameras, health, users
 from service.api.routers import trainees

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlmodel import delete, select
 
-from service.api.cameras import (SourceError, redact, source_kind, source_path,
-                                 studio_text)
+from service.api.camera_sources import (SourceError, redact, source_kind, source_path,
+                                        studio_text)
 from service.api.db import Camera, Event, User
 from service.api.deps import MAX_ID, EventAfter, RowId, ServicesDep, get_or_404, require
 from service.api.live import placeholder

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import select
 
-from service.api.db import Job, Score, User
+from service.api.db import Score, User
 from service.api.deps import ServicesDep, get_job, require
 from service.api.openapi import errors
 from service.api.schemas import BodyIn
