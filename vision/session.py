@@ -1,7 +1,7 @@
 """One session runner: a source → the pose engine → the Auditor → sinks.
 
 Every way a session is watched runs through ``SessionRunner``: ``ashiwatch audit`` / ``score`` /
-``batch`` (service/commands), the service's audit jobs (service/api/pipeline.py) and its camera
+``batch`` (service/cli), the service's audit jobs (service/api/pipeline.py) and its camera
 workers (service/api/cameras.py). Each is an adapter that picks a source and sinks:
 
 - a source gives ``(image, Frame)`` pairs: ``open_input`` opens a file (a pose track, whose

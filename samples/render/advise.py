@@ -1,6 +1,6 @@
 """The camera-placement advisor: render the studio from candidate camera places and rank them.
 
-``ashiwatch advise studio.yaml [--out DIR] [--candidates NAME,...]`` (service/commands/advise.py)
+``ashiwatch advise studio.yaml [--out DIR] [--candidates NAME,...]`` (service/cli/advise.py)
 or ``python -m samples.render.advise studio.yaml``.
 
 The studio file's optional ``room:`` block describes the real studio (defaults: the rendered

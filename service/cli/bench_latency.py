@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"{p}: no such file")
         with tempfile.TemporaryDirectory(prefix="ashiwatch-bench-") as tmp:
             if video is None and not no_video:
-                from service.commands.bench_engine import two_person_clip
+                from service.cli.bench_engine import two_person_clip
                 video = two_person_clip(Path(tmp) / "two_people_1280x720.mp4", 100)
             data = Path(tmp) / "data"
             data.mkdir()

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from service.commands.audit import AuditInputError, AuditRun, _load_inputs
-from service.commands.serve import data_option, make_settings
+from service.cli.audit import AuditInputError, AuditRun, _load_inputs
+from service.cli.serve import data_option, make_settings
 from service.api.scores import store_score, user_dirs
 from service.errors import fail
 

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         json_out: Optional[Path] = typer.Option(None, "--json", help="also write figures here"),
     ) -> None:
         """Frames per second, per-stage ms, and MediaPipe / XNNPACK in the same run."""
-        from service.commands import bench_engine as b
+        from service.cli import bench_engine as b
 
         figures: dict = {"model": model}
         with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from service.commands.serve import data_option, make_settings, private_files
+from service.cli.serve import data_option, make_settings, private_files
 from service.errors import fail
 
 user_app = typer.Typer(no_args_is_help=True, help="service accounts")

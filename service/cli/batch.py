@@ -1,6 +1,6 @@
 """``ashiwatch batch``: the audits of many recorded sessions as Ray tasks, one per input, on a
 local Ray (nothing to start) or a running cluster (docs/scale.md). Each task runs exactly what
-``ashiwatch audit`` runs (service.commands.audit.AuditRun) and sends back the report and its
+``ashiwatch audit`` runs (service.cli.audit.AuditRun) and sends back the report and its
 page; this process writes them, so workers need to read the inputs but not to write DIR."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from service.commands.audit import (AuditInputError, AuditRun, _load_inputs, check_device,
+from service.cli.audit import (AuditInputError, AuditRun, _load_inputs, check_device,
                                     report_page)
 from service.errors import fail
 from service.scale import ScaleError, init_ray, peak_rss_mb
@@ -200,7 +200,7 @@ def _finish(ref, p: Path, out: Path) -> tuple[str, dict | None]:
     import ray
     from ray.exceptions import RayError
 
-    from service.commands.audit import summary_line
+    from service.cli.audit import summary_line
     from vision.report import Report
     try:
         res = ray.get(ref)

@@ -1,4 +1,4 @@
-"""The ``ashiwatch`` command. Each sub-command lives in ``service/commands/<name>.py`` and is
+"""The ``ashiwatch`` command. Each sub-command lives in ``service/cli/<name>.py`` and is
 registered here; bad input ends in one clear line and exit code 2, never a traceback."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ def main() -> None:
     """ashiwatch: watches Ashiatsu through a camera and says whether the steps are safe."""
 
 
-# Modules under service/commands that define ``register(app)``.
+# Modules of this package that define ``register(app)``.
 COMMAND_MODULES = ["pose", "audit", "bench", "bench_latency", "demo", "advise", "serve", "user", "score", "batch"]
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"service.commands.{_name}").register(app)
+    importlib.import_module(f"service.cli.{_name}").register(app)
 
 
 

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
         if model not in ("lite", "full", "heavy"):
             raise fail(f"--model {model}: choose lite, full or heavy")
-        from service.commands.audit import check_device
+        from service.cli.audit import check_device
         device = check_device(device)
         from vision.studio import StudioError, load_studio
 

@@ -1,0 +1,5 @@
+"""``python -m service.cli``: the ashiwatch command."""
+
+from service.cli import app
+
+app()
