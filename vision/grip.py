@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.geometry import point_segment_distance
-from vision.posetrack import KP
+from vision.skeleton import FOOT_AXIS, HAND, HIPS, SHOULDERS, TORSO_PAIRS, span
+from vision.vocab import Grip
 
-HAND_KP = {side: [KP[f"{side}_wrist"], KP[f"{side}_index"], KP[f"{side}_pinky"]]
-           for side in ("left", "right")}
+# The hand's points per side, by the name vision.overlay imports.
+HAND_KP = HAND
 # A shoulder width in metres (0.259 x a 175 cm stature, Drillis & Contini): the unit that puts
 # distances in metres on the thresholds below.
 SHOULDER_M = 0.45
@@ -93,26 +94,23 @@ def hand_bar_distance(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
 def _raised(kp: np.ndarray, side: str, min_vis: float) -> bool:
     """The wrist farther from the mid-hips than the mid-shoulders are (True when the torso is
     not seen well enough to tell: the distance then decides alone)."""
-    sh, hp = [KP["left_shoulder"], KP["right_shoulder"]], [KP["left_hip"], KP["right_hip"]]
-    wr = kp[KP[f"{side}_wrist"]]
-    if wr[2] < min_vis or np.any(kp[sh + hp, 2] < min_vis):
+    wr = kp[HAND[side][0]]
+    if wr[2] < min_vis or np.any(kp[TORSO_PAIRS, 2] < min_vis):
         return True
-    hips = kp[hp, :2].mean(0)
-    return bool(np.linalg.norm(wr[:2] - hips) > np.linalg.norm(kp[sh, :2].mean(0) - hips))
+    hips = kp[HIPS, :2].mean(0)
+    return bool(np.linalg.norm(wr[:2] - hips) > np.linalg.norm(kp[SHOULDERS, :2].mean(0) - hips))
 
 
-def shoulder_width(kp: np.ndarray, min_vis: float = 0.5) -> float | None:
+def robust_shoulder_width(kp: np.ndarray, min_vis: float = 0.5) -> float | None:
     """The therapist's size in pixels as a shoulder width, robust to foreshortening: the
     largest of the shoulder width, the hip width (x 1.36, Drillis & Contini 0.259 / 0.191 H) and
     the foot length (x 1.7, 0.259 / 0.152 H). One of them is always seen nearly side-on."""
     sizes = []
-    for a, b, k in (("left_shoulder", "right_shoulder", 1.0), ("left_hip", "right_hip", 1.36),
-                    ("left_heel", "left_foot_index", 1.7),
-                    ("right_heel", "right_foot_index", 1.7)):
-        p, q = kp[KP[a]], kp[KP[b]]
-        if min(p[2], q[2]) >= min_vis:
-            sizes.append(k * float(np.linalg.norm(p[:2] - q[:2])))
-    if not sizes or kp[KP["left_shoulder"], 2] < min_vis or kp[KP["right_shoulder"], 2] < min_vis:
+    for pair, k in ((SHOULDERS, 1.0), (HIPS, 1.36), (FOOT_AXIS["left"], 1.7),
+                    (FOOT_AXIS["right"], 1.7)):
+        if min(kp[pair, 2]) >= min_vis:
+            sizes.append(k * span(kp, pair))
+    if not sizes or min(kp[SHOULDERS, 2]) < min_vis:
         return None
     return max(sizes)
 
@@ -123,7 +121,7 @@ class HandGrip:
     def __init__(self, side: str, params: GripParams | None = None):
         self.side = side
         self.p = params or GripParams()
-        self.state = "unknown"
+        self.state = Grip.UNKNOWN
         self._pending: str | None = None
         self._count = 0
         self._sw: list[float] = []
@@ -134,14 +132,14 @@ class HandGrip:
     def scale(self) -> float | None:
         return float(np.median(self._sw)) if self._sw else None
 
-    def update(self, kp: np.ndarray | None, bars: "np.ndarray | Bars3D") -> str:
-        raw = "unknown"
+    def update(self, kp: np.ndarray | None, bars: "np.ndarray | Bars3D") -> Grip:
+        raw = Grip.UNKNOWN
         if kp is not None and len(bars):
             d = hand_bar_distance(kp, self.side, bars, self.p.min_vis)
             if isinstance(bars, Bars3D):
                 scale = SHOULDER_M    # in the room: a shoulder width in metres, whoever it is
             else:
-                sw = shoulder_width(kp, self.p.min_vis)
+                sw = robust_shoulder_width(kp, self.p.min_vis)
                 if sw is not None and sw > 2.0:
                     self._sw.append(sw)
                     self._sw = self._sw[-300:]
@@ -152,7 +150,7 @@ class HandGrip:
                 # a view from above): leaving its own grip distance counts as letting go.
                 off_at = self.p.off_dist
                 on_at = self.p.on_dist
-                if self.state == "on" and self._on_d:
+                if self.state == Grip.ON and self._on_d:
                     # A low percentile over ~2 s: the baseline must not follow a hand that
                     # drifts away slowly while still counted as on.
                     # The grip distance, and how much it jitters frame to frame (noise of small
@@ -167,15 +165,15 @@ class HandGrip:
                     # Gripping again means coming back to about the same grip distance.
                     on_at = min(on_at, self._grip_ref + 0.5 * self.p.let_go +
                                 2 * self._grip_jit)
-                if rel <= on_at and not (self.state == "on" and rel > off_at):
-                    raw = "on"
+                if rel <= on_at and not (self.state == Grip.ON and rel > off_at):
+                    raw = Grip.ON
                 elif rel >= off_at:
-                    raw = "off"
+                    raw = Grip.OFF
                 else:
-                    raw = self.state if self.state != "unknown" else "off"
-                if raw == "on" and self.state == "on" and rel <= on_at:
+                    raw = self.state if self.state != Grip.UNKNOWN else Grip.OFF
+                if raw == Grip.ON and self.state == Grip.ON and rel <= on_at:
                     self._on_d = (self._on_d + [rel])[-60:]
-                elif self.state != "on":
+                elif self.state != Grip.ON:
                     self._on_d = []
         if raw == self.state:
             self._pending, self._count = None, 0

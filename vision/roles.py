@@ -11,29 +11,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vision.geometry import points_in_polygon
-from vision.posetrack import KP, Person
-
-_SH = [KP["left_shoulder"], KP["right_shoulder"]]
-_HIP = [KP["left_hip"], KP["right_hip"]]
-_FEET = [KP["left_ankle"], KP["right_ankle"], KP["left_heel"], KP["right_heel"],
-         KP["left_foot_index"], KP["right_foot_index"]]
+from vision.posetrack import Person
+from vision.skeleton import (FEET, HIPS, SHOULDERS, TORSO_PAIRS, TORSO_QUAD, hip_width,
+                             shoulder_width, torso_centre, torso_length)
 
 
 def body_scale(kp: np.ndarray) -> float:
     """A size in pixels for a person: the larger of shoulder width and torso length."""
-    xy = kp[:, :2]
-    sw = np.linalg.norm(xy[_SH[0]] - xy[_SH[1]])
-    tl = np.linalg.norm(xy[_SH].mean(0) - xy[_HIP].mean(0))
-    return float(max(sw, tl, 1.0))
+    return max(shoulder_width(kp), torso_length(kp[TORSO_QUAD, :2]), 1.0)
 
 
 def lying_score(kp: np.ndarray) -> float:
     """Torso length over the widest of shoulders and hips: about 1 for a body lying in the image
     plane, small for a standing body seen from above (its torso is foreshortened)."""
-    xy = kp[:, :2]
-    width = max(np.linalg.norm(xy[_SH[0]] - xy[_SH[1]]), np.linalg.norm(xy[_HIP[0]] - xy[_HIP[1]]),
-                1.0)
-    return float(np.linalg.norm(xy[_SH].mean(0) - xy[_HIP].mean(0)) / width)
+    width = max(shoulder_width(kp), hip_width(kp), 1.0)
+    return torso_length(kp[TORSO_QUAD, :2]) / width
 
 
 # The torso (shoulder to hip joints, 0.288 H: Drillis & Contini) on a massage table (1.8-1.95 m
@@ -79,13 +71,13 @@ def torso_segment(kp: np.ndarray, min_vis: float = 0.5) -> np.ndarray | None:
     shoulder and hip midpoints when both pairs are seen, else one side's shoulder and hip
     (from the side only the near ones are seen), else any shoulder and any hip. None when no
     shoulder or no hip is confident."""
-    sh = [i for i in _SH if kp[i, 2] >= min_vis]
-    hip = [i for i in _HIP if kp[i, 2] >= min_vis]
+    sh = [i for i in SHOULDERS if kp[i, 2] >= min_vis]
+    hip = [i for i in HIPS if kp[i, 2] >= min_vis]
     if not sh or not hip:
         return None
     if len(sh) == 2 and len(hip) == 2:
-        return np.stack([kp[_SH, :2].mean(0), kp[_HIP, :2].mean(0)])
-    for s, h in zip(_SH, _HIP):             # left with left, right with right
+        return np.stack([kp[SHOULDERS, :2].mean(0), kp[HIPS, :2].mean(0)])
+    for s, h in zip(SHOULDERS, HIPS):       # left with left, right with right
         if s in sh and h in hip:
             return np.stack([kp[s, :2], kp[h, :2]])
     return np.stack([kp[sh, :2].mean(0), kp[hip, :2].mean(0)])
@@ -111,7 +103,7 @@ def partial_lying_score(kp: np.ndarray, table: TableAxis | None = None,
     if n < 1.0:
         return 0.0
     if table is not None:
-        torso = kp[_SH + _HIP]
+        torso = kp[TORSO_PAIRS]
         pts = torso[torso[:, 2] >= min_vis, :2]
         inside = float(points_in_polygon(pts, table.polygon).mean())
         along = abs(float(np.dot(d / n, table.axis)))
@@ -210,7 +202,7 @@ class RoleAssigner:
             return Roles(None, None)
         tracks = self._match(t, people)
         for p, tr in zip(people, tracks):
-            torso = np.array(_SH + _HIP)
+            torso = TORSO_PAIRS
             a = 1.0 / min(tr.n + 1, 60)
             # Only confident keypoints: an occluded client's keypoints jump about and would
             # make the client look like the one who moves.
@@ -241,12 +233,11 @@ class RoleAssigner:
             for q in people:
                 if q is p:
                     continue
-                quad = q.kp[[KP["left_shoulder"], KP["right_shoulder"], KP["right_hip"],
-                             KP["left_hip"]], :2]
+                quad = q.kp[TORSO_QUAD, :2]
                 # Feet over someone's torso, widened: that someone is the client.
                 c = quad.mean(0)
                 big = c + 1.6 * (quad - c)
-                feet = p.kp[_FEET]
+                feet = p.kp[FEET]
                 inside = points_in_polygon(feet[feet[:, 2] > 0.3, :2], big)
                 on_other = max(on_other, float(inside.mean()) if inside.size else 0.0)
             tr.feet_on_other += (on_other - tr.feet_on_other) / min(tr.n + 1, 60)
@@ -269,7 +260,7 @@ class RoleAssigner:
         present = [i for i, tr in enumerate(tracks) if tr is best]
         if self._client is not None and present:
             client = people[present[0]]
-        ref = best.kp[_SH + _HIP, :2].mean(0)
+        ref = torso_centre(best.kp)
         therapist = None
         others = [(p, tr) for p, tr in zip(people, tracks) if tr is not self._client]
         if others:
@@ -280,7 +271,7 @@ class RoleAssigner:
                 therapist, tr = kept[0]
             else:
                 therapist, tr = min(others, key=lambda pt: (
-                    pt[1].n < 10, np.linalg.norm(pt[0].kp[_SH + _HIP, :2].mean(0) - ref)))
+                    pt[1].n < 10, np.linalg.norm(torso_centre(pt[0].kp) - ref)))
             self._therapist = tr
         return Roles(client, therapist)
 
@@ -291,7 +282,7 @@ class RoleAssigner:
         if tr.alone_frames >= 10 and tr.lying >= 0.4:
             score += 0.6
         if self.table is not None:
-            c = tr.kp[_SH + _HIP, :2].mean(0)
+            c = torso_centre(tr.kp)
             if not points_in_polygon(c[None], self.table)[0]:
                 score -= 2.0
         if lying_score(tr.kp) < 0.35 and tr.lying < 0.35 and tr.n < 5:
