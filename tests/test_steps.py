@@ -326,7 +326,7 @@ def test_with_the_studio_camera_a_foot_is_judged_by_its_real_length_not_the_stre
     # can be. With the camera, its real length on the floor plan says it is a foot, so it is
     # located where the map puts it, with no doubt added.
     import vision.camera as C
-    from vision.steps import SOLE
+    from vision.feet import SOLE
     K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
     cam = C.look_at([0.0, 0.0, 3.0], [0.0, 0.0, 0.0], K)
     z_joints = 0.77
@@ -339,10 +339,9 @@ def test_with_the_studio_camera_a_foot_is_judged_by_its_real_length_not_the_stre
     z = z_joints + C.SKIN_ABOVE_JOINTS_M + SOLE
     heel_px = cam.project(np.append(heel_w, z[0]))
     toe_px = cam.project(np.append(toe_w, z[1]))
-    assert np.linalg.norm(back.feet_to_body(toe_px, SOLE[1])
-                          - back.feet_to_body(heel_px, SOLE[0])) > 45
-    room = back.feet_to_room(np.stack([heel_px, toe_px]), SOLE)
-    assert 100 * np.linalg.norm(room[1] - room[0]) == pytest.approx(25.0, abs=1.0)
+    foot = back.feet.project(np.stack([heel_px, toe_px]), SOLE)
+    assert np.linalg.norm(foot.body[1] - foot.body[0]) > 45
+    assert 100 * np.linalg.norm(foot.room[1] - foot.room[0]) == pytest.approx(25.0, abs=1.0)
     ft = FootTracker("left", params=EXACT)
     statuses = []
     for i in range(int(1.5 * FPS)):
@@ -350,8 +349,7 @@ def test_with_the_studio_camera_a_foot_is_judged_by_its_real_length_not_the_stre
         statuses.append(ft.update(i / FPS, kp, back, SCALE))
     ft.finish(1.5)
     assert all(s.visible for s in statuses)
-    heel_b = back.feet_to_body(heel_px, SOLE[0])
-    toe_b = back.feet_to_body(toe_px, SOLE[1])
+    heel_b, toe_b = foot.body
     assert len(ft.steps) == 1
     assert ft.steps[0].zone == default_atlas().foot_zone(heel_b, toe_b) != "unknown"
     # without the camera the same map gives no real length: the 50 cm "foot" is taken only

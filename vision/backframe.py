@@ -8,7 +8,7 @@ until a new one is established.
 
 Parallax: the map is the plane of the torso *joints*, inside the body; the therapist's feet are
 ~14 cm higher. With the studio's camera known, foot points are moved to the joint plane along the
-vertical before they are mapped (``BackState.feet_to_body``, vision/camera.py). Without it, how
+vertical before they are mapped (``BackState.feet``: vision/feet.py). Without it, how
 oblique the view is gets estimated from the table's outline (4 corners in the studio file: the
 vanishing points of its sides) or else from the torso's shape, and an oblique view widens the
 zones' uncertainty (``BackState.uncertainty_cm``): borderline steps read `unknown`.
@@ -19,7 +19,8 @@ the reference body's proportions (an affine map of the three), with a larger unc
 (``BackState.corners_seen`` = 3) until the fourth is seen confidently. Straight from the side both
 far corners are hidden: with the camera known, the two seen corners are placed on the joint
 plane in 3-D and the other two completed there by the reference proportions (a similarity: the
-client lies face down), ``corners_seen`` = 2; without the camera two corners are no back.
+client lies face down), ``corners_seen`` = 2; without the camera two corners are no back
+(vision/torso.py).
 """
 
 from __future__ import annotations
@@ -30,15 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision import camera as C
-from vision.geometry import apply_h, body_similarity, homography, quad_is_convex
-from vision.posetrack import KP
+from vision.feet import FootProjector
+from vision.geometry import apply_h, body_similarity, homography
+from vision.skeleton import LEG, TORSO_QUAD, torso_length
+from vision.torso import torso_corners
+from vision.vocab import Back, Side
 from vision.zones import Atlas, default_atlas
-
-TORSO = np.array([KP["left_shoulder"], KP["right_shoulder"], KP["right_hip"], KP["left_hip"]])
-LEG_CHAINS = {
-    "left": np.array([KP["left_hip"], KP["left_knee"], KP["left_ankle"]]),
-    "right": np.array([KP["right_hip"], KP["right_knee"], KP["right_ankle"]]),
-}
 
 
 @dataclass
@@ -62,89 +60,10 @@ class BackFrameParams:
     two_point_cm: float = 4.0     # two corners and the camera: the width is all proportions
 
 
-def complete_quad(quad: np.ndarray, seen: np.ndarray, body_quad: np.ndarray) -> np.ndarray:
-    """A (4, 2) torso quad with one corner missing (``seen`` False there) completed by the
-    affine map that takes the body quad's three other corners to the seen ones."""
-    q = np.asarray(quad, dtype=np.float64).copy()
-    seen = np.asarray(seen, dtype=bool)
-    src = np.c_[body_quad[seen], np.ones(3)]
-    a = np.linalg.solve(src, q[seen])               # (3, 2): exact through three points
-    miss = int(np.flatnonzero(~seen)[0])
-    q[miss] = np.r_[body_quad[miss], 1.0] @ a
-    return q
-
-
-def torso_ok(kp: np.ndarray, min_vis: float) -> bool:
-    """A confident, non-degenerate torso: 4 visible corners forming a convex quadrilateral."""
-    q = kp[TORSO]
-    if np.any(q[:, 2] < min_vis):
-        return False
-    if not quad_is_convex(q[:, :2]):
-        return False
-    return torso_length(q[:, :2]) > 5.0
-
-
-def complete_quad_on_plane(quad: np.ndarray, seen: np.ndarray, body_quad: np.ndarray,
-                           camera: C.CameraModel, z: float) -> np.ndarray:
-    """A (4, 2) torso quad with two corners seen, completed in 3-D: the seen corners' rays meet
-    the joint plane at height ``z``; the similarity body → plane through those two points (a
-    rotation, not a reflection: the client lies face down, body x = the client's left) places
-    the other two, which are projected back into the image."""
-    seen = np.asarray(seen, dtype=bool)
-    w = C.intersect_plane_z(camera, np.asarray(quad, dtype=np.float64)[seen], z)
-    if not np.all(np.isfinite(w)):
-        return np.full((4, 2), np.nan)
-    wc = w[:, 0] + 1j * w[:, 1]
-    b = body_quad[:, 0] + 1j * body_quad[:, 1]
-    bs = b[seen]
-    if abs(bs[1] - bs[0]) < 1e-9:
-        return np.full((4, 2), np.nan)
-    a = (wc[1] - wc[0]) / (bs[1] - bs[0])
-    full = a * (b - bs[0]) + wc[0]
-    pts = np.c_[full.real, full.imag, np.full(4, z)]
-    out = np.asarray(quad, dtype=np.float64).copy()
-    out[~seen] = camera.project(pts[~seen])
-    return out
-
-
-def torso_corners(kp: np.ndarray, min_vis: float, body_quad: np.ndarray,
-                  camera: C.CameraModel | None = None, z: float = 0.0
-                  ) -> tuple[np.ndarray, int] | None:
-    """The torso quad (4, 2) and how many corners were seen confidently (4; 3, the fourth then
-    completed from the body's proportions; 2 with the camera, completed on the joint plane at
-    height ``z``), or None when too few are confident or the quad is degenerate."""
-    q = kp[TORSO]
-    seen = q[:, 2] >= min_vis
-    n = int(seen.sum())
-    if n < 2 or (n == 2 and camera is None):
-        return None
-    if n == 4:
-        quad = q[:, :2]
-    elif n == 3:
-        quad = complete_quad(q[:, :2], seen, body_quad)
-    else:
-        quad = complete_quad_on_plane(q[:, :2], seen, body_quad, camera, z)
-    if not np.all(np.isfinite(quad)) or not quad_is_convex(quad) or torso_length(quad) <= 5.0:
-        return None
-    # Three seen corners that nearly lie on a line make a wild fourth one.
-    if n == 3:
-        tri = quad[seen]
-        e1, e2 = tri[1] - tri[0], tri[2] - tri[0]
-        area = abs(e1[0] * e2[1] - e1[1] * e2[0]) / 2
-        if area < 0.15 * torso_length(quad) ** 2:
-            return None
-    return quad, n
-
-
-def torso_length(quad: np.ndarray) -> float:
-    """Shoulder-midpoint to hip-midpoint distance of a (4, 2) torso quad (LS, RS, RH, LH)."""
-    return float(np.linalg.norm((quad[0] + quad[1]) / 2 - (quad[2] + quad[3]) / 2))
-
-
 @dataclass
 class BackState:
     """What the map says at one moment."""
-    state: str                          # "established", "suspect", "unknown"
+    state: Back
     h: np.ndarray | None                # image → body (3x3), None unless established
     legs: dict[str, np.ndarray | None]  # per side (3, 2) hip/knee/ankle in body coordinates
     scale_px: float                     # image px per body cm near the torso (for thresholds)
@@ -156,49 +75,20 @@ class BackState:
 
     @property
     def known(self) -> bool:
-        return self.state == "established" and self.h is not None
+        return self.state == Back.ESTABLISHED and self.h is not None
+
+    @property
+    def feet(self) -> FootProjector:
+        """The therapist's foot points → this map (and the floor plan with the camera); only
+        while ``known``."""
+        return FootProjector(self.h, self.camera, self.z_joints)
 
     def feet_to_body(self, pts: np.ndarray,
                      above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
                      ) -> np.ndarray:
-        """Image points (..., 2) of the therapist's feet → body coordinates (..., 2).
-
-        With the camera, each point is first moved along the vertical from its height (the
-        skin, plus ``above_sole_m`` for a point above the sole, such as the ankle) to the joint
-        plane that the map is of, so that it maps to where it is on the back."""
-        return self.map_feet(pts, above_sole_m)[0]
-
-    def feet_to_room(self, pts: np.ndarray,
-                     above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
-                     ) -> np.ndarray | None:
-        """The same points on the floor plan (..., 2), metres, where the studio's camera is
-        known (None without it)."""
-        return self.map_feet(pts, above_sole_m)[1]
-
-    def map_feet(self, pts: np.ndarray,
-                 above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Foot points in body coordinates (``feet_to_body``) and, where the studio's camera
-        is known, on the floor plan in metres (else None), from one intersection of their
-        viewing rays with their heights. Lengths on the floor plan are real lengths,
-        whatever the body map does beyond the torso (fitted to four torso points of a body
-        whose proportions differ from the atlas's, it stretches the legs)."""
-        pts = np.asarray(pts, dtype=np.float64)
-        if self.camera is None:
-            return apply_h(self.h, pts), None
-        p = C.intersect_plane_z(self.camera, pts, self._feet_z(pts, above_sole_m))
-        return apply_h(self.h, C.project_at_height(self.camera, p, self.z_joints)), p[..., :2]
-
-    def _feet_z(self, pts: np.ndarray, above_sole_m: float | np.ndarray) -> np.ndarray:
-        """Heights (m) of foot points: first as if on the back; then at the skin's height
-        where that puts the point (a foot on a leg stands lower). The height varies slowly
-        along the body: one pass is enough."""
-        table = self.z_joints - C.JOINT_PLANE_ABOVE_TABLE_M
-        lift = np.asarray(above_sole_m, dtype=np.float64)
-        z = self.z_joints + C.SKIN_ABOVE_JOINTS_M + lift
-        body = apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
-        return table + C.skin_above_table(np.where(np.isfinite(body[..., 1]), body[..., 1],
-                                                   0.0)) + lift
+        """Image points (..., 2) of the therapist's feet → body coordinates (..., 2)
+        (``FootProjector.project``)."""
+        return self.feet.project(pts, above_sole_m).body
 
 
 class BackMap:
@@ -243,9 +133,9 @@ class BackMap:
         if obs is not None:
             # The observation as the rest of the map reads it: the completed corner in place.
             kp = kp.copy()
-            kp[TORSO, :2] = obs[0]
+            kp[TORSO_QUAD, :2] = obs[0]
             if obs[1] < 4:
-                miss = TORSO[kp[TORSO, 2] < self.p.min_vis]
+                miss = TORSO_QUAD[kp[TORSO_QUAD, 2] < self.p.min_vis]
                 kp[miss, 2] = 0.0          # completed, not seen: never nudges the held corner
         if self.ref is None:
             self._try_establish(t, kp if obs is not None else None)
@@ -253,7 +143,7 @@ class BackMap:
             # A completed observation of a back held from four seen corners: the therapist
             # covers a corner. It may refine the back where it agrees, but is too weak to say
             # that the client moved (a covered body gives confident garbage now and then).
-            if self._deviation(self.ref[TORSO], kp[TORSO, :2]) <= self.p.agree_tol:
+            if self._deviation(self.ref[TORSO_QUAD], kp[TORSO_QUAD, :2]) <= self.p.agree_tol:
                 self._track(t, kp, True)
             else:
                 self._track(t, kp, False)
@@ -263,16 +153,14 @@ class BackMap:
 
     def state(self, t: float | None = None) -> BackState:
         if self.ref is None or self._h is None:
-            return BackState("unknown", None, {"left": None, "right": None}, 0.0,
+            return BackState(Back.UNKNOWN, None, {Side.LEFT: None, Side.RIGHT: None}, 0.0,
                              camera=self.camera, z_joints=self.z_joints)
-        st = "suspect" if self._suspect() else "established"
+        st = Back.SUSPECT if self._suspect() else Back.ESTABLISHED
         legs = {}
-        for side, idx in LEG_CHAINS.items():
+        for side, idx in LEG.items():
             legs[side] = apply_h(self._h, self._leg_px(idx)) if self.ref_ok[idx].all() else None
-        quad = self.ref[TORSO]
-        scale = torso_length(quad) / float(np.linalg.norm(
-            (self.atlas.frame_quad[0] + self.atlas.frame_quad[1]) / 2
-            - (self.atlas.frame_quad[2] + self.atlas.frame_quad[3]) / 2))
+        quad = self.ref[TORSO_QUAD]
+        scale = torso_length(quad) / torso_length(self.atlas.frame_quad)
         unc = 0.0
         if len(self.completed) == 1:
             unc += self.p.three_point_cm
@@ -281,7 +169,7 @@ class BackMap:
         if self.camera is None and self.oblique >= self.p.oblique_min_deg:
             # The feet's height above the joint plane, seen at this angle, moves them this far.
             unc += 100.0 * C.FOOT_ABOVE_JOINTS_M * np.tan(np.radians(self.oblique))
-        return BackState(st, self._h if st == "established" else None, legs, scale,
+        return BackState(st, self._h if st == Back.ESTABLISHED else None, legs, scale,
                          camera=self.camera, z_joints=self.z_joints,
                          corners_seen=4 - len(self.completed),
                          oblique_deg=self.oblique, uncertainty_cm=float(unc))
@@ -303,8 +191,8 @@ class BackMap:
             return
         if self._cand:
             # Compare with the median so far, not one noisy frame.
-            med = np.median(np.stack([k[TORSO, :2] for _, k in self._cand]), axis=0)
-            if self._deviation(med, kp[TORSO, :2]) > self.p.agree_tol:
+            med = np.median(np.stack([k[TORSO_QUAD, :2] for _, k in self._cand]), axis=0)
+            if self._deviation(med, kp[TORSO_QUAD, :2]) > self.p.agree_tol:
                 self._cand.clear()
         self._cand.append((t, kp.copy()))
         if t - self._cand[0][0] >= self.p.establish_s and len(self._cand) >= 3:
@@ -324,7 +212,7 @@ class BackMap:
                 ref[j] = np.median(rows, axis=0)
                 ok[j] = True
         self.completed = []
-        for j in TORSO:
+        for j in TORSO_QUAD:
             if not ok[j]:
                 ref[j] = np.median(stack[:, j, :2], axis=0)
                 ok[j] = True
@@ -336,11 +224,11 @@ class BackMap:
 
     def _refit(self) -> None:
         try:
-            self._h = homography(self.ref[TORSO], self._body_quad(self.ref[TORSO]))
+            self._h = homography(self.ref[TORSO_QUAD], self._body_quad(self.ref[TORSO_QUAD]))
         except ValueError:
             self._h = None
         self.oblique = self.oblique_table if self.oblique_table is not None else \
-            C.obliqueness_deg(self.ref[TORSO], self.atlas.frame_quad, self.p.proportion_slack)
+            C.obliqueness_deg(self.ref[TORSO_QUAD], self.atlas.frame_quad, self.p.proportion_slack)
 
     def _body_quad(self, quad_px: np.ndarray) -> np.ndarray:
         """Where the held torso corners (LS, RS, RH, LH) lie in body coordinates.
@@ -365,6 +253,7 @@ class BackMap:
         """Mean corner displacement between two torso quads, in torso lengths (the mean, not
         the largest: one noisy corner of a small body should not break agreement)."""
         return float(np.mean(np.linalg.norm(a - b, axis=1)) / max(torso_length(a), 1e-6))
+
     def _track(self, t: float, kp: np.ndarray | None, obs_ok: bool) -> None:
         while self._hist and t - self._hist[0][0] > self.p.moved_s:
             self._hist.popleft()
@@ -375,7 +264,7 @@ class BackMap:
             if kp is not None:
                 self._nudge(kp, torso=False)
             return
-        dev = self._deviation(self.ref[TORSO], kp[TORSO, :2])
+        dev = self._deviation(self.ref[TORSO_QUAD], kp[TORSO_QUAD, :2])
         agrees = dev <= self.p.agree_tol
         self._hist.append((t, agrees))
         if agrees:
@@ -389,7 +278,7 @@ class BackMap:
                 self.p.disagree_frac:
             recent = [k for tt, k in self._disagree if t - tt <= self.p.establish_s]
             if len(recent) >= 3 and all(
-                    self._deviation(recent[-1][TORSO, :2], k[TORSO, :2]) <= self.p.agree_tol
+                    self._deviation(recent[-1][TORSO_QUAD, :2], k[TORSO_QUAD, :2]) <= self.p.agree_tol
                     for k in recent):
                 self.moves += 1
                 self._set_ref(np.stack(recent))
@@ -410,12 +299,12 @@ class BackMap:
         while nobody stands on the client)."""
         if self._covered:
             return
-        tol = self.p.agree_tol * torso_length(self.ref[TORSO])
+        tol = self.p.agree_tol * torso_length(self.ref[TORSO_QUAD])
         vis = kp[:, 2] >= self.p.min_vis
         d = np.linalg.norm(kp[:, :2] - self.ref, axis=1)
         upd = vis & (d <= tol) & self.ref_ok
         if not torso:
-            upd[TORSO] = False
+            upd[TORSO_QUAD] = False
         self.ref[upd] += self.p.ema * (kp[upd, :2] - self.ref[upd])
         # A torso corner completed from proportions takes its first confident sighting that
         # fits the rest (the other corners agreed), and is then held like the others.
@@ -423,11 +312,11 @@ class BackMap:
             if vis[c] and d[c] <= 2 * tol:
                 self.ref[c] = kp[c, :2]
                 self.completed.remove(c)
-                upd[TORSO[0]] = True       # refit below
+                upd[TORSO_QUAD[0]] = True       # refit below
         # A leg keypoint never seen at establishment becomes known once seen confidently.
         new = vis & ~self.ref_ok
-        new[TORSO] = False
+        new[TORSO_QUAD] = False
         self.ref[new] = kp[new, :2]
         self.ref_ok |= new
-        if upd[TORSO].any():
+        if upd[TORSO_QUAD].any():
             self._refit()

@@ -10,6 +10,10 @@ A foot of which only the heel or only the toe tip is seen (the other under the c
 the foot) is located by the seen point and its ankle, which gives the foot's direction
 (vision.geometry.complete_foot), with the foot's length measured when it was last seen whole;
 such a location is less sure, and its zone carries that uncertainty (borderline: `unknown`).
+
+Each frame's foot points go onto the body (and the floor plan) in one mapping, by the back's
+FootProjector (vision/feet.py); a planted foot's frames make its stance, whose zone
+vision/stance.py decides.
 """
 
 from __future__ import annotations
@@ -19,29 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vision import camera as C
 from vision.backframe import BackState
+from vision.feet import SOLE
 from vision.geometry import complete_foot, foot_loaded_parts
-from vision.posetrack import KP
-from vision.zones import (RISKY, WORST_FIRST, Atlas, decide, default_atlas,
-                          probabilities_out, zone_distribution)
-
-FOOT_KP = {
-    side: {"heel": KP[f"{side}_heel"], "toe": KP[f"{side}_foot_index"],
-           "ankle": KP[f"{side}_ankle"], "knee": KP[f"{side}_knee"]}
-    for side in ("left", "right")
-}
-
-
-# How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
-SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
-
-
-def _slack(four: np.ndarray) -> float:
-    """The larger move of toe and heel (rows 1, 0) to their shifted copies (rows 2, 3); 0
-    where a point did not map."""
-    v = max(float(np.linalg.norm(four[2] - four[1])), float(np.linalg.norm(four[3] - four[0])))
-    return v if np.isfinite(v) else 0.0
+from vision.skeleton import FOOT, HIPS
+from vision.stance import Stance
+from vision.vocab import Zone
+from vision.zones import Atlas, decide, default_atlas, probabilities_out, zone_distribution
 
 
 # The heel and toe-tip keypoints' error by the pose track's source (Header.source): 1 sigma
@@ -123,7 +111,7 @@ class Step:
     foot: str
     start_s: float
     end_s: float
-    zone: str
+    zone: Zone
     body_xy: tuple[float, float] | None   # loaded centre, reference cm
     hidden_share: float = 0.0
     possible: bool = False    # a danger zone within the uncertainty, not sure: "possible <zone>"
@@ -140,33 +128,21 @@ class FootStatus:
     foot: str
     visible: bool
     planted: bool
-    zone: str          # the running zone of the current step, or of the foot where it is now
+    zone: Zone         # the running zone of the current step, or of the foot where it is now
     on_client: bool    # planted and not off the body (unknown counts: it may carry weight)
     possible: bool = False   # the zone is a danger zone within the uncertainty, not sure
 
 
 @dataclass
-class _Plant:
-    start: float
-    heels: list = field(default_factory=list)
-    toes: list = field(default_factory=list)
-    part_heels: list = field(default_factory=list)   # located by the heel or toe alone
-    part_toes: list = field(default_factory=list)
-    frames: int = 0
-    known: int = 0
-    # The zone probabilities (WORST_FIRST order) of the located frames of the last peak_s, their
-    # sum, and the largest mean over such a window so far: the step's zone is decided over its
-    # whole stance (its path, for a glide), each frame with its own uncertainty.
-    window: deque = field(default_factory=deque)
-    window_sum: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
-    peak: np.ndarray = field(default_factory=lambda: np.zeros(len(WORST_FIRST)))
-    # (t, located, peak so far) of the last frames: those after the moment the plant is closed
-    # at (backdated to when the foot began to move) are the foot travelling, not the step
-    tail: deque = field(default_factory=lambda: deque(maxlen=90))
-    # (t, heel, toe, covariance) of the located frames of the last StepParams.smooth_s
-    recent: deque = field(default_factory=deque)
-    zone: str = "unknown"
-    possible: bool = False
+class _Sighting:
+    """One frame's view of a foot: seen whole, or by the heel or the toe tip alone (with its
+    ankle), and, on a known back, where its heel and toe tip are on the body (cm) and their
+    covariance (2, 2, 2) from the keypoints, the completion and the length (not the back's)."""
+    whole: bool
+    partial: str | None = None     # "heel" / "toe": seen by that point alone
+    heel: np.ndarray | None = None
+    toe: np.ndarray | None = None
+    cov: np.ndarray | None = None
 
 
 class FootTracker:
@@ -183,7 +159,7 @@ class FootTracker:
         self.last_place: np.ndarray | None = None    # body cm, the last frame with a speed
         self.still_since: float | None = None
         self.fast_frames = 0
-        self.plant: _Plant | None = None
+        self.plant: Stance | None = None
         self.steps: list[Step] = []
         self.lengths: deque = deque(maxlen=60)   # measured foot lengths (body cm)
         self.offset_px: np.ndarray | None = None  # toe - heel in the image, last seen whole
@@ -202,90 +178,12 @@ class FootTracker:
 
     def update(self, t: float, kp: np.ndarray | None, back: BackState, px_per_cm: float
                ) -> FootStatus:
-        ix = FOOT_KP[self.side]
-        visible = False
-        heel_b = toe_b = cov = None
-        partial: str | None = None        # "heel" / "toe": located by that point alone
-        stretch = 0.0                     # extra uncertainty (cm) of a foot of implausible length
-        if kp is not None:
-            hv, tv = bool(kp[ix["heel"], 2] >= self.p.min_vis), bool(kp[ix["toe"], 2] >=
-                                                                     self.p.min_vis)
-            av = bool(kp[ix["ankle"], 2] >= self.p.min_vis)
-            visible = hv and tv
-            if visible:
-                slack = 0.0
-                if back.known:
-                    # Measured on the body plane: the image scale varies across a tilted view.
-                    hb, tb, slack, judged, cov = self._map_foot(back, kp[ix["heel"], :2],
-                                                                kp[ix["toe"], :2], px_per_cm)
-                    foot_len = float(np.linalg.norm(hb - tb))
-                else:
-                    foot_len = np.linalg.norm(kp[ix["heel"], :2] - kp[ix["toe"], :2]) / px_per_cm
-                    judged = (foot_len, slack)
-                lo, hi = self.p.foot_len_cm
-                if not (lo - judged[1] <= judged[0] <= hi + judged[1]):
-                    visible = False  # confident but implausible: garbage coordinates
-                elif back.known and lo <= foot_len <= hi:
-                    self.lengths.append(foot_len)
-            elif hv != tv and av:
-                partial = "heel" if hv else "toe"
-                # The seen point and the ankle must be a plausible part of a foot.
-                gap = np.linalg.norm(kp[ix[partial], :2] - kp[ix["ankle"], :2]) / px_per_cm
-                if gap > self.p.foot_len_cm[1]:
-                    partial = None
-        speed = None
-        if visible or partial:
-            pattern = (visible, partial)
-            if visible:
-                self.offset_px = kp[ix["toe"], :2] - kp[ix["heel"], :2]
-                pts = kp[[ix["heel"], ix["toe"], ix["ankle"]], :2]
-            elif self.offset_px is not None:
-                # The hidden point where it was relative to the seen one when last seen whole,
-                # so that the foot's centre does not jump when a point hides (a fake move).
-                seen = kp[ix[partial], :2]
-                other = seen + self.offset_px if partial == "heel" else seen - self.offset_px
-                pts = np.stack([seen, other, kp[ix["ankle"], :2]])
-                pattern = (True, None)
-            else:
-                pts = kp[[ix[partial], ix["ankle"]], :2]
-            if pattern != self.pattern:
-                # A different set of points has a different centre: restart the speed.
-                self.hist.clear()
-            self.pattern = pattern
-            self.knee_hist.clear()
-            # A foot that slides slowly under load (a glide) stays planted: one step, its path
-            # judged whole; it ends when the foot moves off faster.
-            speed = self._speed(self.hist, t, pts.mean(0), px_per_cm)
-            if back.known and visible:
-                heel_b, toe_b, stretch = self._true_length(hb, tb, slack, judged[0])
-                cov = cov + stretch ** 2 * np.eye(2)
-            elif back.known:
-                seen_b = back.feet_to_body(kp[ix[partial], :2], SOLE[1 if partial == "toe" else 0])
-                ankle_b = back.feet_to_body(kp[ix["ankle"], :2], self.p.ankle_above_sole_m)
-                heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, self._known_length())
-                # the seen point's own error (at the torso's scale) and the completion's
-                var = max(self.p.kp_sigma_cm[partial]) ** 2 + \
-                    np.asarray(self.p.partial_uncertainty_cm[partial], dtype=np.float64) ** 2
-                cov = var[:, None, None] * np.eye(2)
-        else:
-            self.hist.clear()
-            self.pattern = None
-            hips = [KP["left_hip"], KP["right_hip"]]
-            if kp is not None and kp[ix["knee"], 2] >= self.p.min_vis and \
-                    np.all(kp[hips, 2] >= self.p.min_vis):
-                # The knee stands in for a hidden foot. The knee sits about halfway between hip
-                # and ankle, so with the foot planted it moves at half the hips' speed; what is
-                # left over is the foot moving.
-                rel = kp[ix["knee"], :2] - 0.5 * kp[hips, :2].mean(0)
-                # A longer window: one knee and two hips are noisier than a whole foot.
-                ks = self._speed(self.knee_hist, t, rel, px_per_cm, 2 * self.p.window_s)
-                # Unsure means planted: a hidden foot that may carry weight is not let off.
-                speed = None if ks is None else (0.0 if ks < self.p.v_knee else 10 * self.p.v_move)
-            else:
-                self.knee_hist.clear()
+        sight = self._sight(kp, back, px_per_cm)
+        seen = sight.whole or sight.partial is not None
+        speed = self._foot_speed(t, kp, sight, px_per_cm) if seen else \
+            self._knee_speed(t, kp, px_per_cm)
         # A hidden foot is judged by its knee, which also moves with the body: ask for more
         # evidence before calling a hidden planted foot lifted.
-        seen = visible or partial is not None
         need_fast = 2 if seen else 4
 
         # State machine with hysteresis: planted after settle_s at rest, unplanted after two
@@ -300,7 +198,7 @@ class FootTracker:
                 self.still_since = None
             if self.plant is None and self.still_since is not None and \
                     t - self.still_since >= self.p.settle_s:
-                self.plant = _Plant(start=max(self.still_since, 0.0))
+                self.plant = Stance(start=max(self.still_since, 0.0))
             elif self.plant is not None and self.fast_frames >= need_fast:
                 self._close(t - 0.5 * self.p.window_s)
         # A located step whose foot then disappears is closed where it was seen; what follows
@@ -314,7 +212,8 @@ class FootTracker:
                 t - self.hidden_since >= self.p.hide_split_s:
             start = self.hidden_since
             self._close(start)
-            self.plant = _Plant(start=start)
+            self.plant = Stance(start=start)
+        heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
         if self.plant is None:
@@ -328,97 +227,119 @@ class FootTracker:
                     np.linalg.norm(place - self.last_place) > self.p.jump_cm:
                 start = self.unmeasured_since
                 self._close(start)
-                self.plant = _Plant(start=start)
+                self.plant = Stance(start=start)
             self.unmeasured_since = None
             self.last_place = place
-        dist = None
-        if located:
-            cov = cov + back.uncertainty_cm ** 2 * np.eye(2)
+        cov = sight.cov + back.uncertainty_cm ** 2 * np.eye(2) if located else None
         if self.plant is not None:
-            pl = self.plant
-            pl.frames += 1
-            if located:
-                pl.recent.append((t, heel_b, toe_b, cov))
-            while pl.recent and t - pl.recent[0][0] > self.p.smooth_s:
-                pl.recent.popleft()
-            if located:
-                sm = list(zip(*pl.recent))
-                dist = zone_distribution(self.atlas, np.median(sm[1], axis=0),
-                                         np.median(sm[2], axis=0), np.mean(sm[3], axis=0),
-                                         back.legs)
-            if dist is not None:
-                pl.known += 1
-                pl.window.append((t, dist))
-                pl.window_sum = pl.window_sum + dist
-                while t - pl.window[0][0] > self.p.peak_s:
-                    pl.window_sum = pl.window_sum - pl.window.popleft()[1]
-                if len(pl.window) >= min(3, pl.known):
-                    pl.peak = np.maximum(pl.peak, pl.window_sum / len(pl.window))
-                if partial is None:
-                    pl.heels.append(heel_b)
-                    pl.toes.append(toe_b)
-                else:
-                    pl.part_heels.append(heel_b)
-                    pl.part_toes.append(toe_b)
-                for lst in (pl.heels, pl.toes, pl.part_heels, pl.part_toes):
-                    if len(lst) > 900:   # a long stand: the last ~30 s are enough
-                        del lst[:300]
-            pl.tail.append((t, dist is not None, pl.peak))
-            pl.zone, pl.possible = self._zone(pl)
-            zone, possible = pl.zone, pl.possible
+            self.plant.add(t, (heel_b, toe_b, cov) if located else None, sight.partial is None,
+                           self.atlas, back.legs, self.p)
+            zone, possible = self.plant.zone, self.plant.possible
         elif located:
             dist = zone_distribution(self.atlas, heel_b, toe_b, cov, back.legs)
-            zone, possible = decide(dist) if dist is not None else ("unknown", False)
+            zone, possible = decide(dist) if dist is not None else (Zone.UNKNOWN, False)
         else:
-            zone, possible = "unknown", False
+            zone, possible = Zone.UNKNOWN, False
         planted = self.plant is not None
         return FootStatus(self.side, seen, planted, zone,
-                          planted and zone != "off_body", possible)
+                          planted and zone != Zone.OFF_BODY, possible)
 
-    def _located(self, pl: _Plant) -> tuple[np.ndarray, np.ndarray] | None:
-        """The plant's heel and toe (median over its frames), for the report's step position:
-        from the frames that saw the whole foot when there are a few, else from partial ones.
-        (Its zone and uncertainty come from the frames' zone probabilities, not from here.)"""
-        if len(pl.heels) >= 3:
-            return np.median(np.asarray(pl.heels), axis=0), np.median(np.asarray(pl.toes), axis=0)
-        if len(pl.heels) + len(pl.part_heels) < 3:
+    def _sight(self, kp: np.ndarray | None, back: BackState, px_per_cm: float) -> _Sighting:
+        """How the foot is seen this frame and, on a known back, where it is on the body. A
+        whole foot of a length no foot has (confident but implausible: garbage coordinates),
+        or a point too far from its ankle to be of the same foot, is not seen."""
+        if kp is None:
+            return _Sighting(False)
+        ix = FOOT[self.side]
+        hv, tv = bool(kp[ix["heel"], 2] >= self.p.min_vis), bool(kp[ix["toe"], 2] >=
+                                                                 self.p.min_vis)
+        if hv and tv:
+            return self._sight_whole(kp[ix["heel"], :2], kp[ix["toe"], :2], back, px_per_cm)
+        if hv == tv or not kp[ix["ankle"], 2] >= self.p.min_vis:
+            return _Sighting(False)
+        partial = "heel" if hv else "toe"
+        gap = np.linalg.norm(kp[ix[partial], :2] - kp[ix["ankle"], :2]) / px_per_cm
+        if gap > self.p.foot_len_cm[1]:
+            return _Sighting(False)
+        if not back.known:
+            return _Sighting(False, partial)
+        seen_b, ankle_b = back.feet.project(
+            kp[[ix[partial], ix["ankle"]], :2],
+            np.array([SOLE[1 if partial == "toe" else 0], self.p.ankle_above_sole_m])).body
+        heel_b, toe_b = complete_foot(seen_b, ankle_b, partial, self._known_length())
+        # the seen point's own error (at the torso's scale) and the completion's
+        var = max(self.p.kp_sigma_cm[partial]) ** 2 + \
+            np.asarray(self.p.partial_uncertainty_cm[partial], dtype=np.float64) ** 2
+        return _Sighting(False, partial, heel_b, toe_b, var[:, None, None] * np.eye(2))
+
+    def _sight_whole(self, heel: np.ndarray, toe: np.ndarray, back: BackState,
+                     px_per_cm: float) -> _Sighting:
+        """A foot of which both points are seen: its length judged (``MappedFoot.judged``: on
+        the body plane, as the image scale varies across a tilted view, or in real cm on the
+        floor plan with the camera; in image px at the torso's scale without a back), and
+        remembered while plausible."""
+        lo, hi = self.p.foot_len_cm
+        if not back.known:
+            length = np.linalg.norm(heel - toe) / px_per_cm
+            return _Sighting(bool(lo <= length <= hi))
+        foot = back.feet.foot(heel, toe, self.p.kp_error_share * self.p.default_foot_cm * px_per_cm,
+                              {k: np.asarray(self.p.kp_sigma_cm[k]) * px_per_cm
+                               for k in ("heel", "toe")})
+        length, slack = foot.judged
+        if not (lo - slack <= length <= hi + slack):
+            return _Sighting(False)
+        measured = float(np.linalg.norm(foot.heel - foot.toe))
+        if lo <= measured <= hi:
+            self.lengths.append(measured)
+        heel_b, toe_b, stretch = self._true_length(foot.heel, foot.toe, foot.slack, length)
+        return _Sighting(True, None, heel_b, toe_b, foot.cov + stretch ** 2 * np.eye(2))
+
+    def _foot_speed(self, t: float, kp: np.ndarray, sight: _Sighting, px_per_cm: float
+                    ) -> float | None:
+        """The speed of the seen foot points' centre. A foot that slides slowly under load (a
+        glide) stays planted: one step, its path judged whole; it ends when the foot moves off
+        faster."""
+        ix = FOOT[self.side]
+        pattern = (sight.whole, sight.partial)
+        if sight.whole:
+            self.offset_px = kp[ix["toe"], :2] - kp[ix["heel"], :2]
+            pts = kp[[ix["heel"], ix["toe"], ix["ankle"]], :2]
+        elif self.offset_px is not None:
+            # The hidden point where it was relative to the seen one when last seen whole,
+            # so that the foot's centre does not jump when a point hides (a fake move).
+            seen = kp[ix[sight.partial], :2]
+            other = seen + self.offset_px if sight.partial == "heel" else seen - self.offset_px
+            pts = np.stack([seen, other, kp[ix["ankle"], :2]])
+            pattern = (True, None)
+        else:
+            pts = kp[[ix[sight.partial], ix["ankle"]], :2]
+        if pattern != self.pattern:
+            # A different set of points has a different centre: restart the speed.
+            self.hist.clear()
+        self.pattern = pattern
+        self.knee_hist.clear()
+        return self._speed(self.hist, t, pts.mean(0), px_per_cm)
+
+    def _knee_speed(self, t: float, kp: np.ndarray | None, px_per_cm: float) -> float | None:
+        """A hidden foot: the knee stands in for it. The knee sits about halfway between hip
+        and ankle, so with the foot planted it moves at half the hips' speed; what is left over
+        is the foot moving. Unsure means planted: a hidden foot that may carry weight is not
+        let off."""
+        self.hist.clear()
+        self.pattern = None
+        knee = FOOT[self.side]["knee"]
+        if kp is None or not (kp[knee, 2] >= self.p.min_vis and
+                              np.all(kp[HIPS, 2] >= self.p.min_vis)):
+            self.knee_hist.clear()
             return None
-        return (np.median(np.asarray(pl.heels + pl.part_heels), axis=0),
-                np.median(np.asarray(pl.toes + pl.part_toes), axis=0))
+        rel = kp[knee, :2] - 0.5 * kp[HIPS, :2].mean(0)
+        # A longer window: one knee and two hips are noisier than a whole foot.
+        ks = self._speed(self.knee_hist, t, rel, px_per_cm, 2 * self.p.window_s)
+        return None if ks is None else (0.0 if ks < self.p.v_knee else 10 * self.p.v_move)
 
     def _known_length(self) -> float:
         return float(np.median(self.lengths)) if len(self.lengths) >= 5 else \
             self.p.default_foot_cm
-
-    def _map_foot(self, back: BackState, heel: np.ndarray, toe: np.ndarray, px_per_cm: float
-                  ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float], np.ndarray]:
-        """Heel and toe tip in body coordinates, the body cm that a keypoint error of
-        ``kp_error_share`` of a foot moves either along the foot's direction in the image
-        (large where the view foreshortens the foot, a camera at the head end looking along
-        it; small from above), and (length, that slack) to judge whether this is a foot: in
-        real cm on the floor plan where the studio's camera is known (the body map stretches
-        the legs: on the rendered demo a foot on the back of the knee maps ~45 body cm long),
-        else in body cm; and the two points' covariances (2, 2, 2) in body cm² from the
-        engine's keypoint error. One mapping of eight points."""
-        sigma = self.p.kp_error_share * self.p.default_foot_cm * px_per_cm
-        d = toe - heel
-        n = float(np.linalg.norm(d))
-        u = d / n if n > 1e-6 else np.array([0.0, 1.0])
-        # and each point moved by the keypoints' error along and across the foot in the image:
-        # the columns of (the map's Jacobian) x sigma, whose outer product is the point's
-        # covariance on the body
-        w = np.array([-u[1], u[0]])
-        (ha, hc), (ta, tc) = (np.asarray(self.p.kp_sigma_cm[k]) * px_per_cm
-                              for k in ("heel", "toe"))
-        pts = np.stack([heel, toe, toe + sigma * u, heel - sigma * u,
-                        heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w])
-        b, room = back.map_feet(pts, SOLE[[0, 1, 1, 0, 0, 0, 1, 1]])
-        slack = _slack(b[:4])
-        judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
-            (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room[:4]))
-        jac = np.stack([(b[4:6] - b[0]).T, (b[6:8] - b[1]).T])      # (2 points, 2, 2)
-        cov = jac @ jac.transpose(0, 2, 1)
-        return b[0], b[1], slack, judged, cov
 
     def _true_length(self, heel_b: np.ndarray, toe_b: np.ndarray, slack: float,
                      judged: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -427,7 +348,7 @@ class FootTracker:
         heel pad and ball may then be anywhere within the slack along the view: that is their
         uncertainty (third value; 0 for a foot of plausible length), so that a zone it could
         reach reads `unknown`, never the better zone. ``judged``: the length that says
-        whether it is a foot (``_map_foot``: real cm with the camera)."""
+        whether it is a foot (``MappedFoot.judged``: real cm with the camera)."""
         lo, hi = self.p.foot_len_cm
         d = toe_b - heel_b
         n = float(np.linalg.norm(d))
@@ -438,43 +359,23 @@ class FootTracker:
         half = u * self._known_length() / 2
         return c - half, c + half, float(slack)
 
-    def _zone(self, pl: _Plant) -> tuple[str, bool]:
-        """The plant's zone over its whole stance: from the largest mean over peak_s of its
-        located frames' zone probabilities (``decide``); unknown while too few of its frames
-        locate the foot."""
-        if pl.known < 3:
-            return "unknown", False
-        zone, possible = decide(pl.peak)
-        if pl.known < self.p.min_known_share * pl.frames:
-            # located on too few of its frames to say it is safe, but a danger zone its located
-            # frames reach is said: "possible <zone>", not a bare unknown
-            return (zone, True) if zone in RISKY else ("unknown", False)
-        return zone, possible
-
     def _close(self, t_end: float) -> None:
         pl = self.plant
         self.plant = None
         self.fast_frames = 0
         if pl is None or t_end - pl.start < self.p.min_step_s:
             return
-        before = [(lo, pk) for t, lo, pk in pl.tail if t <= t_end]
-        after = [lo for t, lo, _ in pl.tail if t > t_end]
-        if after:                  # the foot already travelling: not part of the stance
-            pl.frames -= len(after)
-            pl.known -= sum(after)
-            pl.peak = before[-1][1] if before else np.zeros(len(WORST_FIRST))
-        pl.zone, pl.possible = self._zone(pl)
-        if pl.zone == "off_body":
+        pl.end(t_end, self.p.min_known_share)
+        if pl.zone == Zone.OFF_BODY:
             return     # beside the client (on the floor), no danger zone near: not a step on it
-        zone_p = pl.peak
         xy = None
-        loc = self._located(pl) if pl.known else None
+        loc = pl.place() if pl.known else None
         if loc is not None:
             centres, _ = foot_loaded_parts(loc[0], loc[1])
             xy = tuple(float(v) for v in centres.mean(0))
         self.steps.append(Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
                                1.0 - pl.known / max(pl.frames, 1), pl.possible,
-                               probabilities_out(zone_p) if pl.known else {}))
+                               probabilities_out(pl.peak) if pl.known else {}))
 
     def finish(self, t_end: float) -> None:
         if self.plant is not None:
