@@ -14,17 +14,17 @@ import yaml
 
 from vision.geometry import (disc_grid, disc_samples, foot_loaded_parts, points_in_polygon,
                              polyline_project)
+from vision.vocab import DANGER_ZONES, Side, Zone
 
 ATLAS_PATH = Path(__file__).with_name("atlas.yaml")
 
 # Zone names in every output. WORST_FIRST is the order used to pick a step's zone from its
 # loaded parts: the first one present wins. `unknown` ranks above `safe`: a part we cannot
 # place must never let the step read as safe.
-ZONES = ("spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal", "safe", "off_body",
-         "unknown")
-WORST_FIRST = ("spine", "kidney", "neck", "popliteal", "sciatic_notch", "ribs", "unknown", "safe",
-               "off_body")
-RISKY = frozenset({"spine", "kidney", "ribs", "neck", "sciatic_notch", "popliteal"})
+ZONES = tuple(Zone)
+WORST_FIRST = (Zone.SPINE, Zone.KIDNEY, Zone.NECK, Zone.POPLITEAL, Zone.SCIATIC_NOTCH, Zone.RIBS,
+               Zone.UNKNOWN, Zone.SAFE, Zone.OFF_BODY)
+RISKY = DANGER_ZONES
 _RANK = {z: i for i, z in enumerate(WORST_FIRST)}
 
 
@@ -47,7 +47,8 @@ class Atlas:
 
     @property
     def frame_quad(self) -> np.ndarray:
-        """Body-plane corners in the order left shoulder, right shoulder, right hip, left hip."""
+        """Body-plane corners in the order left shoulder, right shoulder, right hip, left hip
+        (vision.skeleton.TORSO_QUAD's)."""
         f = self.frame
         return np.array([f["left_shoulder"], f["right_shoulder"], f["right_hip"], f["left_hip"]])
 
@@ -56,13 +57,13 @@ class Atlas:
                    ) -> np.ndarray:
         """Zone ranks (index into WORST_FIRST) of points (N, 2) in body coordinates.
 
-        ``legs`` maps "left"/"right" to that leg's hip, knee, ankle (3, 2) in body coordinates,
+        ``legs`` maps each side to that leg's hip, knee, ankle (3, 2) in body coordinates,
         or None when not known; points below ``legs_from_y`` then read `unknown`.
         """
         p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        out = np.full(len(p), _RANK["off_body"], dtype=np.int64)
+        out = np.full(len(p), _RANK[Zone.OFF_BODY], dtype=np.int64)
         finite = np.all(np.isfinite(p), axis=1)
-        out[~finite] = _RANK["unknown"]
+        out[~finite] = _RANK[Zone.UNKNOWN]
         trunk = finite & (p[:, 1] < self.legs_from_y)
         if trunk.any():
             out[trunk] = self._trunk(p[trunk])
@@ -83,16 +84,16 @@ class Atlas:
                 c = poly.mean(axis=0)
                 poly = poly + m * np.sign(poly - c)
             zones.append((name, poly))
-        pop = margins.get("popliteal", 0.0)
+        pop = margins.get(Zone.POPLITEAL, 0.0)
         return replace(self, zones=zones, popliteal_d=self.popliteal_d + pop)
 
-    def zone_of(self, pts: np.ndarray, legs=None) -> list[str]:
+    def zone_of(self, pts: np.ndarray, legs=None) -> list[Zone]:
         return [WORST_FIRST[i] for i in self.zone_index(pts, legs)]
 
     def _trunk(self, p: np.ndarray) -> np.ndarray:
         half = np.interp(p[:, 1], self.outline[:, 0], self.outline[:, 1], left=-1.0, right=-1.0)
         inside = np.abs(p[:, 0]) <= half
-        out = np.where(inside, _RANK["safe"], _RANK["off_body"])
+        out = np.where(inside, _RANK[Zone.SAFE], _RANK[Zone.OFF_BODY])
         # Walk the zones from the least to the most severe so the worst one is written last.
         for name, poly in reversed(self.zones):
             hit = inside & points_in_polygon(p, poly)
@@ -100,9 +101,9 @@ class Atlas:
         return out
 
     def _legs(self, p: np.ndarray, legs: dict) -> np.ndarray:
-        known = [v for v in (legs.get("left"), legs.get("right")) if v is not None]
+        known = [v for v in (legs.get(Side.LEFT), legs.get(Side.RIGHT)) if v is not None]
         if not known:
-            return np.full(len(p), _RANK["unknown"])
+            return np.full(len(p), _RANK[Zone.UNKNOWN])
         best_s = np.zeros(len(p))
         best_d = np.full(len(p), np.inf)
         for chain in known:
@@ -111,14 +112,14 @@ class Atlas:
             best_s[better], best_d[better] = s[better], d[better]
         half = np.interp(best_s, self.leg_half_width[:, 0], self.leg_half_width[:, 1])
         on = (best_d <= half) & (best_s <= self.leg_s_max) & (best_s >= -0.5)
-        out = np.where(on, _RANK["safe"], _RANK["off_body"])
+        out = np.where(on, _RANK[Zone.SAFE], _RANK[Zone.OFF_BODY])
         lo, hi = self.popliteal_s
         pop = on & (best_s >= lo) & (best_s <= hi) & (best_d <= self.popliteal_d)
-        out[pop] = _RANK["popliteal"]
+        out[pop] = _RANK[Zone.POPLITEAL]
         return out
 
     def foot_zone(self, heel: np.ndarray, toe: np.ndarray, legs=None,
-                  uncertainty_cm: float | np.ndarray = 0.0) -> str:
+                  uncertainty_cm: float | np.ndarray = 0.0) -> Zone:
         """Worst zone under the loaded parts (heel pad, ball) of one foot in body coordinates.
 
         ``uncertainty_cm`` (scalar, or per part [heel pad, ball]): how far the parts may be from
@@ -126,17 +127,17 @@ class Atlas:
         corners, a foot seen by the heel or the toe alone). When the parts grown by it reach a
         worse zone than the parts themselves, the step could be on it: `unknown`."""
         if not (np.all(np.isfinite(heel)) and np.all(np.isfinite(toe))):
-            return "unknown"
+            return Zone.UNKNOWN
         centres, radii = foot_loaded_parts(np.asarray(heel), np.asarray(toe))
         ranks = self.zone_index(disc_samples(centres, radii), legs)
         zone = worst(ranks)
         extra = np.broadcast_to(np.asarray(uncertainty_cm, dtype=np.float64), (2,))
         if np.any(extra > MAX_UNCERTAINTY_CM):
-            return "unknown"
+            return Zone.UNKNOWN
         if np.any(extra > 0):
             wide = np.concatenate([disc_grid(c, r + e) for c, r, e in zip(centres, radii, extra)])
             if _RANK[worst(self.zone_index(wide, legs))] < _RANK[zone]:
-                return "unknown"
+                return Zone.UNKNOWN
         return zone
 
 
@@ -184,7 +185,7 @@ def zone_distribution(atlas: "Atlas", heel: np.ndarray, toe: np.ndarray, cov: np
     return np.bincount(ranks, minlength=len(WORST_FIRST)) / len(hs)
 
 
-def decide(p: np.ndarray) -> tuple[str, bool]:
+def decide(p: np.ndarray) -> tuple[Zone, bool]:
     """(zone, possible) from a step's zone probabilities: the likeliest danger zone whenever a
     danger zone reaches P_FLAG (``possible`` unless it reaches P_SURE), else safe or off the
     body, whichever is likelier. Never safe while a danger zone is within the uncertainty."""
@@ -194,12 +195,12 @@ def decide(p: np.ndarray) -> tuple[str, bool]:
     if pd.max() >= P_FLAG:
         i = int(danger[np.argmax(pd)])   # ties: the worse zone (WORST_FIRST order)
         return WORST_FIRST[i], bool(p[i] < P_SURE)
-    if p[_RANK["unknown"]] >= max(p[_RANK["safe"]], p[_RANK["off_body"]]):
-        return "unknown", False
-    return ("safe" if p[_RANK["safe"]] >= p[_RANK["off_body"]] else "off_body"), False
+    if p[_RANK[Zone.UNKNOWN]] >= max(p[_RANK[Zone.SAFE]], p[_RANK[Zone.OFF_BODY]]):
+        return Zone.UNKNOWN, False
+    return (Zone.SAFE if p[_RANK[Zone.SAFE]] >= p[_RANK[Zone.OFF_BODY]] else Zone.OFF_BODY), False
 
 
-def probabilities_out(p: np.ndarray, min_p: float = 0.005) -> dict[str, float]:
+def probabilities_out(p: np.ndarray, min_p: float = 0.005) -> dict[Zone, float]:
     """The zone probabilities worth printing, worst zone first, rounded."""
     return {z: round(float(v), 3) for z, v in zip(WORST_FIRST, p) if v >= min_p}
 
@@ -210,14 +211,14 @@ def probabilities_out(p: np.ndarray, min_p: float = 0.005) -> dict[str, float]:
 MAX_UNCERTAINTY_CM = 30.0
 
 
-def worst(ranks: np.ndarray) -> str:
+def worst(ranks: np.ndarray) -> Zone:
     """The step's zone from the zone ranks of its loaded parts.
 
     The worst zone present wins; parts off the body only count when no part is on it.
     """
     ranks = np.asarray(ranks)
     if ranks.size == 0:
-        return "unknown"
+        return Zone.UNKNOWN
     return WORST_FIRST[int(ranks.min())]
 
 
