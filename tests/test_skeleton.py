@@ -1,0 +1,54 @@
+"""The skeleton's named points and lengths, and the foot projector's two answers."""
+
+import numpy as np
+import pytest
+
+import vision.camera as C
+from vision.feet import SOLE, FootProjector
+from vision.geometry import apply_h, homography
+from vision.posetrack import KEYPOINT_NAMES
+from vision.skeleton import (TORSO_PAIRS, TORSO_QUAD, hip_width, shoulder_width, torso_centre,
+                             torso_length)
+from vision.zones import default_atlas
+
+
+def test_the_torso_quad_runs_round_the_torso_in_the_atlas_order():
+    assert [KEYPOINT_NAMES[i] for i in TORSO_QUAD] == ["left_shoulder", "right_shoulder",
+                                                       "right_hip", "left_hip"]
+    assert [KEYPOINT_NAMES[i] for i in TORSO_PAIRS] == ["left_shoulder", "right_shoulder",
+                                                        "left_hip", "right_hip"]
+    # the atlas's body quad is in the same order: its torso length is shoulders to hips
+    f = default_atlas().frame
+    assert torso_length(default_atlas().frame_quad) == pytest.approx(
+        np.linalg.norm((f["left_shoulder"] + f["right_shoulder"]) / 2
+                       - (f["left_hip"] + f["right_hip"]) / 2))
+
+
+def test_lengths_of_a_body_lying_along_the_image():
+    kp = np.zeros((33, 3))
+    kp[TORSO_QUAD, :2] = [[120.0, 100.0], [80.0, 100.0], [90.0, 160.0], [110.0, 160.0]]
+    assert shoulder_width(kp) == pytest.approx(40.0)
+    assert hip_width(kp) == pytest.approx(20.0)
+    assert torso_length(kp[TORSO_QUAD, :2]) == pytest.approx(60.0)
+    np.testing.assert_allclose(torso_centre(kp), [100.0, 130.0])
+
+
+def test_the_projector_puts_a_foot_on_the_body_and_with_the_camera_on_the_floor_plan():
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    cam = C.look_at([0.0, 0.0, 3.0], [0.0, 0.0, 0.0], K)
+    z_joints = 0.77
+    world = np.array([[-0.2, -0.2], [0.2, -0.2], [0.2, 0.2], [-0.2, 0.2]])
+    h = homography(cam.project(np.column_stack([world, np.full(4, z_joints)])), 100.0 * world)
+    # a foot standing on the back over the joint plane, heel and toe tip at their heights
+    feet_w = np.array([[0.03, 0.12], [0.03, -0.13]])
+    z = z_joints + C.SKIN_ABOVE_JOINTS_M + SOLE
+    px = cam.project(np.column_stack([feet_w, z]))
+    foot = FootProjector(h, cam, z_joints).project(px, SOLE)
+    np.testing.assert_allclose(foot.room, feet_w, atol=1e-3)
+    np.testing.assert_allclose(foot.body, 100.0 * feet_w, atol=0.1)
+    # without the camera: the map alone (the parallax uncorrected), no floor plan
+    flat = FootProjector(h).project(px, SOLE)
+    assert flat.room is None
+    np.testing.assert_allclose(flat.body, apply_h(h, px))
+    # the heights matter: taken as joints, the same pixels land farther out
+    assert np.all(np.abs(flat.body) > np.abs(foot.body))
