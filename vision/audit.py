@@ -48,11 +48,11 @@ class Auditor:
         self.profile = profile or Profile()
         self.atlas = (atlas or default_atlas()).widened(self.profile.zone_margins())
         self.source = source
-        self.roles = RoleAssigner(table=None if studio is None else studio.table)
+        table = None if studio is None else studio.table
+        self.roles = RoleAssigner(table=table)
         self.back = BackMap(self.atlas, camera=None if studio is None else studio.camera,
                             table_top_m=studio.table_top if studio is not None else 0.65,
-                            table=None if studio is None else studio.table,
-                            image_size=(header.width, header.height))
+                            table=table, image_size=(header.width, header.height))
         self.feet = {s: FootTracker(s, self.atlas, params_for(header.source))
                      for s in ("left", "right")}
         self.hands = {s: HandGrip(s) for s in ("left", "right")}

@@ -1,4 +1,4 @@
-"""Rules and alerts: per-frame conditions → typed alert events (start, end) → the report's alerts.
+"""Rules and alerts: per-frame conditions → typed alert events (start, end) → report alerts.
 
 The one definition of an alert is here. Each frame, ``RuleEngine.update`` returns the
 ``AlertEvent``s that frame tells:
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.posetrack import KP
 from vision.profile import Profile
+from vision.skeleton import TORSO_PAIRS, shoulder_width, torso_centre
 from vision.steps import FootStatus, Step
 from vision.vocab import ZONE_ALERT, AlertKind, Phase, Severity
 
@@ -108,9 +108,6 @@ class RuleParams:
     off_s: float = 0.4
 
 
-_TORSO = [KP["left_shoulder"], KP["right_shoulder"], KP["left_hip"], KP["right_hip"]]
-
-
 class RuleEngine:
     def __init__(self, profile: Profile | None = None, params: RuleParams | None = None):
         self.profile = profile or Profile()
@@ -138,13 +135,13 @@ class RuleEngine:
         return Severity(self.profile.severity(kind, SEVERITY[kind]))
 
     def _shift_speed(self, t: float, kp: np.ndarray | None) -> float:
-        if kp is None or np.any(kp[_TORSO, 2] < 0.5):
+        if kp is None or np.any(kp[TORSO_PAIRS, 2] < 0.5):
             self._torso.clear()
             return 0.0
-        sw = np.linalg.norm(kp[_TORSO[0], :2] - kp[_TORSO[1], :2])
+        sw = shoulder_width(kp)
         if sw > 2.0:
             self._sw.append(sw)
-        self._torso.append((t, kp[_TORSO, :2].mean(0)))
+        self._torso.append((t, torso_centre(kp)))
         while len(self._torso) > 2 and t - self._torso[1][0] >= self.p.shift_window_s:
             self._torso.popleft()
         t0, c0 = self._torso[0]
@@ -167,7 +164,8 @@ class RuleEngine:
         cond = {
             ("no_hands_on_bars", None): loaded and n_hand_on == 0 and "off" in states,
             ("one_hand_on_bars", None): loaded and n_hand_on == 1 and "off" in states,
-            ("sudden_shift", None): loaded and speed > self.p.shift_speed * self.profile.shift_factor(),
+            ("sudden_shift", None):
+                loaded and speed > self.p.shift_speed * self.profile.shift_factor(),
             ("full_body_weight", None): n_on > self.max_feet,
         }
         for side, f in feet.items():
@@ -186,7 +184,8 @@ class RuleEngine:
             before = next((k for k, s in self.active if s == side and k in _ZONE_KINDS), None)
             if now != before:
                 if before is not None:
-                    events.append(self._end(before, side, t, (self.active[(before, side)].began_s, t)))
+                    began = self.active[(before, side)].began_s
+                    events.append(self._end(before, side, t, (began, t)))
                 if now is not None:
                     events.append(self._start(now, side, t, t, f.possible))
         return events
