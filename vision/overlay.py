@@ -24,6 +24,7 @@ from vision.audit import FrameStatus
 from vision.geometry import apply_h
 from vision.pose.draw import EDGES, FEET, HANDS
 from vision.posetrack import KP, Frame
+from vision.skeleton import FOOT_AXIS
 from vision.reporting.colours import GRIP_COLOURS, PERSON_COLOURS, bgr, zone_colour
 from vision.reporting.shapes import leg_polygon, outline_polygon, popliteal_polygon, trunk_zones
 from vision.studio import Studio
@@ -158,7 +159,7 @@ def _foot_labels(img: np.ndarray, tkp: np.ndarray, status: FrameStatus, s: int) 
     for side, fs in status.feet.items():
         if not fs.planted:
             continue
-        pts = tkp[[KP[f"{side}_heel"], KP[f"{side}_foot_index"]], :2]
+        pts = tkp[FOOT_AXIS[side], :2]
         c = np.round(pts.mean(0)).astype(int)
         text = f"{side[0].upper()}: {fs.zone}" + ("" if fs.visible else " (hidden)")
         _label(img, text, (int(c[0]) + 10 * s, int(c[1]) + 18 * s), bgr(zone_colour(fs.zone)), s)

@@ -8,11 +8,10 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from vision.posetrack import KP, Person
+from vision.posetrack import Person
+from vision.skeleton import HIPS, SHOULDERS, shoulder_width
 
 FACE = np.arange(0, 11)          # BlazePose 0-10: nose, eyes, ears, mouth
-_SH = [KP["left_shoulder"], KP["right_shoulder"]]
-_HIP = [KP["left_hip"], KP["right_hip"]]
 
 
 def face_region(kp: np.ndarray, face_vis: float = 0.5, body_vis: float = 0.2
@@ -33,8 +32,8 @@ def face_region(kp: np.ndarray, face_vis: float = 0.5, body_vis: float = 0.2
     """
     kp = np.asarray(kp, dtype=np.float64)
     ok = np.all(np.isfinite(kp[:, :2]), axis=1)
-    sh_ok = ok[_SH].all() and np.all(kp[_SH, 2] >= body_vis)
-    sw = float(np.linalg.norm(kp[_SH[0], :2] - kp[_SH[1], :2])) if sh_ok else 0.0
+    sh_ok = ok[SHOULDERS].all() and np.all(kp[SHOULDERS, 2] >= body_vis)
+    sw = shoulder_width(kp) if sh_ok else 0.0
     face = FACE[(kp[FACE, 2] >= face_vis) & ok[FACE]]
     if len(face) >= 2:
         pts = kp[face, :2]
@@ -44,10 +43,10 @@ def face_region(kp: np.ndarray, face_vis: float = 0.5, body_vis: float = 0.2
         return c, r
     if not sh_ok:
         return None
-    mid = kp[_SH, :2].mean(axis=0)
-    hip_ok = ok[_HIP].all() and np.all(kp[_HIP, 2] >= body_vis)
+    mid = kp[SHOULDERS, :2].mean(axis=0)
+    hip_ok = ok[HIPS].all() and np.all(kp[HIPS, 2] >= body_vis)
     if hip_ok:
-        axis = mid - kp[_HIP, :2].mean(axis=0)
+        axis = mid - kp[HIPS, :2].mean(axis=0)
         torso = float(np.linalg.norm(axis))
         if torso > 1.0:
             c = mid + axis / torso * 0.4 * torso
