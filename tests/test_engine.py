@@ -14,7 +14,10 @@ from tests.goldens import load_golden, source_video, torso_length
 from vision.frames import FrameSource
 from vision.pose.detector import ANCHORS, weighted_nms
 from vision.pose.engine import EngineConfig, PoseEngine
+from vision.pose.plan import RegionPlan, RegionPlanner, RegionRequest, Source
+from vision.pose.readings import PostProcessor
 from vision.pose.regions import Region, region_from_points
+from vision.pose.tracker import Tracker
 
 SINGLE = ["single_cam01", "single_cam02", "single_cam03", "single_cam04"]
 ROT = {"rot90cw": cv2.ROTATE_90_CLOCKWISE, "rot180": cv2.ROTATE_180,
@@ -28,6 +31,20 @@ MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18,
 @pytest.fixture(scope="module")
 def engine_factory():
     return lambda **kw: PoseEngine(EngineConfig(**kw))
+
+
+def tracker_factory(**kw) -> Tracker:
+    """The engine's tracker alone, driven with synthetic readings (no models loaded)."""
+    return Tracker(EngineConfig(**kw))
+
+
+def post_factory(**kw) -> PostProcessor:
+    return PostProcessor(EngineConfig(**kw))
+
+
+def requests_for(*tracks):
+    """The region requests that re-read ``tracks``, in batch order."""
+    return RegionPlan(list(tracks)).requests
 
 
 def read_frames(path) -> list[np.ndarray]:
@@ -200,11 +217,11 @@ def test_two_people_tracked_with_stable_ids(cam, engine_factory):
 
 # --- the still client: held, not re-read from a covered view ----------------------------------
 
-def test_still_body_is_held_while_covered_and_follows_a_real_move(engine_factory):
+def test_still_body_is_held_while_covered_and_follows_a_real_move():
     from vision.pose.engine import Track
     from vision.pose.landmarks import LandmarkResult
 
-    eng = engine_factory(still_seconds=0.5)
+    tracker = tracker_factory(still_seconds=0.5)
 
     def body(cx, cy, torso=200.0):
         xy = np.zeros((39, 2))
@@ -225,25 +242,26 @@ def test_still_body_is_held_while_covered_and_follows_a_real_move(engine_factory
 
     client = Track(id=1, xy=body(400, 400), visibility=np.full(39, 0.9), score=0.99,
                    region=region_from_points(body(400, 400)[33], body(400, 400)[34]), seen_t=0.0)
-    eng.tracks = [client]
+    tracker.tracks = [client]
     # lying still for a second: becomes still
     for k in range(1, 31):
-        eng._update(result([body(400 + 0.1 * (k % 2), 400)]), [client], k / 30, k)
+        tracker.update(result([body(400 + 0.1 * (k % 2), 400)]), requests_for(client), k / 30, k)
     assert client.still
     held = client.xy.copy()
     # a therapist now stands over the client's torso; the client's view is a wrong guess
     therapist = Track(id=2, xy=body(400, 380, 180), visibility=np.full(39, 0.9), score=0.99,
                       region=region_from_points(body(400, 380)[33], body(400, 380)[34]),
                       seen_t=1.0)
-    eng.tracks = [client, therapist]
-    eng._update(result([body(470, 430), body(400, 380, 180)]), [client, therapist], 1.1, 33)
+    tracker.tracks = [client, therapist]
+    tracker.update(result([body(470, 430), body(400, 380, 180)]), requests_for(client, therapist),
+                   1.1, 33)
     assert np.allclose(client.xy, held) and client.held
-    frame = eng.current_frame(61.1)  # a minute later the held view's confidence is lower
+    frame = tracker.current_frame(61.1)  # a minute later the held view's confidence is lower
     c = next(p for p in frame.people if p.id == 1)
     assert np.all(c.kp[:, 2] < 0.9) and np.all(c.kp[:, 2] > 0.5)
     # the therapist steps off; a clear view of the client elsewhere: it moved, follow it
-    eng.tracks = [client]
-    eng._update(result([body(600, 400)]), [client], 3.0, 90)
+    tracker.tracks = [client]
+    tracker.update(result([body(600, 400)]), requests_for(client), 3.0, 90)
     assert not client.held and not client.still
     assert np.allclose(client.xy[[23, 24]].mean(0), [600, 500])
 
@@ -355,6 +373,12 @@ def test_front_and_back_are_told_by_the_labels_and_mirrored():
     assert not shows_front(res.xy[0])
 
 
+def _detection_and(second: Source) -> list[RegionRequest]:
+    """A detection's request (batch row 0) and a second region of it (row 1)."""
+    region = Region(400.0, 400.0, 500.0, 0.0)
+    return [RegionRequest(region, Source.DETECTION), RegionRequest(region, second, first=0)]
+
+
 def _standing(front: bool, toes_down: bool) -> np.ndarray:
     """_body with feet 40 px long, toes pointing down the image (toward the camera, for a
     camera above) or up."""
@@ -388,7 +412,8 @@ def test_the_rendered_therapists_labels_agree_with_its_feet():
     """On the bundled rendered demo's truth (therapist facing the head-end camera, then
     turned across the body), the rule never calls the true labels wrong, and calls the
     mirrored ones wrong wherever it speaks."""
-    from vision.pose.engine import MIRROR, facing, labels_contradict_feet
+    from vision.pose.engine import facing, labels_contradict_feet
+    from vision.pose.readings import MIRROR
     from vision.posetrack import iter_pose_track
     _, frames = iter_pose_track("samples/demo/truth.jsonl")
     spoke = 0
@@ -403,41 +428,41 @@ def test_the_rendered_therapists_labels_agree_with_its_feet():
     assert spoke >= 150  # of 198 frames
 
 
-def test_a_reading_whose_labels_contradict_the_feet_is_mirrored_before_the_merge(
-        engine_factory):
-    from vision.pose.engine import LEGS
+def test_a_reading_whose_labels_contradict_the_feet_is_mirrored_before_the_merge():
     table = np.array([[200, 100], [600, 100], [600, 900], [200, 900]], float)
-    eng = engine_factory(table=table)
+    post = post_factory(table=table)
     good = _standing(True, True) + [500, 0]         # off the table
     full = _standing(False, True) + [500, 0]        # the upper body read the other way round
     res = _result([full, good])
-    out, _ = eng._merge_second(res, [None, (LEGS, 0)])
+    out, _ = post.merge_second(res, _detection_and(Source.LEGS))
     assert np.allclose(out.xy[0], good)
     # a body lying along the table is left to the face-down rule (its toes point to the foot
     # end whichever way it lies)
     lying = _standing(False, True)
-    out, _ = eng._merge_second(_result([lying, lying.copy()]), [None, (LEGS, 0)])
+    out, _ = post.merge_second(_result([lying, lying.copy()]), _detection_and(Source.LEGS))
     assert np.allclose(out.xy[0], lying)
 
 
-def test_a_still_standing_body_that_leaves_is_dropped_at_once(engine_factory):
+def test_a_still_standing_body_that_leaves_is_dropped_at_once():
     from vision.pose.engine import Track
-    eng = engine_factory(still_seconds=0.5)
+    tracker = tracker_factory(still_seconds=0.5)
     b = _body(400, 400)
     person = Track(id=1, xy=b, visibility=np.full(39, 0.9), score=0.99,
                    region=region_from_points(b[33], b[34]), seen_t=0.0)
-    eng.tracks = [person]
+    tracker.tracks = [person]
     for k in range(1, 31):
-        eng._update(_result([b]), [person], k / 30, k)
+        tracker.update(_result([b]), requests_for(person), k / 30, k)
     assert person.still and not person.lying
-    eng._update(_result([b], score=0.1), [person], 36 / 30, 36)  # its region: nobody
-    assert eng.tracks == [] and eng._lost_last_frame  # the detector looks again next frame
+    tracker.update(_result([b], score=0.1), requests_for(person), 36 / 30, 36)  # region: nobody
+    # the detector looks again next frame
+    assert tracker.tracks == [] and tracker.lost_last_frame
+    assert RegionPlanner(tracker.cfg).wants_detector(tracker.tracks, tracker.lost_last_frame, 37)
     # the client lying on the table is held through a missed reading
-    eng = engine_factory(still_seconds=0.5)
-    client, _ = _client_and_therapist(eng)
-    eng.tracks = [client]
-    eng._update(_result([client.xy], score=0.1), [client], 1.2, 36)
-    assert eng.tracks == [client] and client.held
+    tracker = tracker_factory(still_seconds=0.5)
+    client, _ = _client_and_therapist(tracker)
+    tracker.tracks = [client]
+    tracker.update(_result([client.xy], score=0.1), requests_for(client), 1.2, 36)
+    assert tracker.tracks == [client] and client.held
 
 
 def test_legs_region_is_centred_on_the_hips_and_sized_by_the_torso():
@@ -455,79 +480,85 @@ def test_legs_region_is_centred_on_the_hips_and_sized_by_the_torso():
     assert abs(lying.angle) == pytest.approx(np.pi / 2)
 
 
-def _client_and_therapist(eng):
+def _client_and_therapist(tracker):
     """A client lying still (torso 200 px) under a therapist standing on it."""
     from vision.pose.engine import Track
     c = _body(400, 400, front=False)
     client = Track(id=1, xy=c, visibility=np.full(39, 0.9), score=0.99,
                    region=region_from_points(c[33], c[34]), seen_t=0.0, lying=True)
-    eng.tracks = [client]
+    tracker.tracks = [client]
     for k in range(1, 31):
-        eng._update(_result([c]), [client], k / 30, k)
+        tracker.update(_result([c]), requests_for(client), k / 30, k)
     assert client.still
     th = _body(400, 300, torso=180)
     therapist = Track(id=2, xy=th, visibility=np.full(39, 0.9), score=0.99,
                       region=region_from_points(th[33], th[34]), seen_t=1.0, born=31)
-    eng.tracks = [client, therapist]
+    tracker.tracks = [client, therapist]
     return client, therapist
 
 
-def test_a_therapist_standing_still_on_the_client_is_still_read_every_frame(engine_factory):
-    eng = engine_factory(still_seconds=0.5)
-    client, therapist = _client_and_therapist(eng)
+def test_a_therapist_standing_still_on_the_client_is_still_read_every_frame():
+    tracker = tracker_factory(still_seconds=0.5)
+    client, therapist = _client_and_therapist(tracker)
     th = therapist.xy.copy()
     for k in range(32, 80):  # 1.6 s standing still on the client's back
-        eng._update(_result([th]), [therapist], k / 30, k)
+        tracker.update(_result([th]), requests_for(therapist), k / 30, k)
     assert not therapist.still and client.still
     # the therapist lifts a foot: taken at once, never held as if the client covered it
     moved = th.copy()
     moved[[25, 27, 29, 31]] += [0, -60]
-    eng._update(_result([moved]), [therapist], 81 / 30, 81)
+    tracker.update(_result([moved]), requests_for(therapist), 81 / 30, 81)
     assert np.allclose(therapist.xy, moved) and not therapist.held
 
 
-def test_a_covered_client_is_held_not_pulled_towards_the_cover(engine_factory):
-    eng = engine_factory(still_seconds=0.5)
-    client, therapist = _client_and_therapist(eng)
+def test_a_covered_client_is_held_not_pulled_towards_the_cover():
+    tracker = tracker_factory(still_seconds=0.5)
+    client, therapist = _client_and_therapist(tracker)
     held = client.xy.copy()
     # covered views read the hips 8 % of a torso off, frame after frame (the therapist's legs)
     biased = held.copy()
     biased[[23, 24]] += [0, -32]
     for k in range(32, 60, 6):
-        eng._update(_result([biased]), [client], k / 30, k)
+        tracker.update(_result([biased]), requests_for(client), k / 30, k)
     assert np.allclose(client.xy, held) and not client.held  # confirmed where it was
 
 
-def test_a_lying_client_moves_only_when_two_views_agree(engine_factory):
-    eng = engine_factory(still_seconds=0.5)
-    client, _ = _client_and_therapist(eng)
-    eng.tracks = [client]  # nobody tracked on it (from straight above, say)
+def test_a_lying_client_moves_only_when_two_views_agree():
+    tracker = tracker_factory(still_seconds=0.5)
+    client, _ = _client_and_therapist(tracker)
+    tracker.tracks = [client]  # nobody tracked on it (from straight above, say)
     held = client.xy.copy()
     elsewhere = _body(480, 400, front=False)
-    eng._update(_result([elsewhere]), [client], 2.0, 60)
+    tracker.update(_result([elsewhere]), requests_for(client), 2.0, 60)
     assert np.allclose(client.xy, held) and client.held  # one view: a guess or an untracked cover
-    eng._update(_result([elsewhere]), [client], 2.2, 66)
+    tracker.update(_result([elsewhere]), requests_for(client), 2.2, 66)
     assert np.allclose(client.xy, elsewhere) and not client.held and not client.still
 
 
-def test_a_face_down_client_read_from_the_front_is_mirrored(engine_factory):
+def test_a_face_down_client_read_from_the_front_is_mirrored():
     from vision.pose.engine import Track
     table = np.array([[200, 100], [600, 100], [600, 900], [200, 900]], float)
-    eng = engine_factory(table=table)
+
+    def read(kw, res, t, k):
+        """A frame's reading of the client through the post-processor, then the tracker."""
+        res, requests = post_factory(**kw).apply(res, requests_for(client))
+        tracker.update(res, requests, t, k)
+
     back = _body(400, 400, front=False)
     client = Track(id=1, xy=back, visibility=np.full(39, 0.9), score=0.99,
                    region=region_from_points(back[33], back[34]), seen_t=0.0, lying=True)
-    eng.tracks = [client]
-    eng._update(_result([_body(400, 400)]), [client], 0.1, 1)
+    tracker = tracker_factory(table=table)
+    tracker.tracks = [client]
+    read({"table": table}, _result([_body(400, 400)]), 0.1, 1)
     assert np.allclose(client.xy, back)
     # off by default without a table, and with client_face_down=False
     for kw in ({}, {"table": table, "client_face_down": False}):
-        eng = engine_factory(**kw)
+        tracker = tracker_factory(**kw)
         client.xy, client.lying = back.copy(), True
         client.pending, client.held = None, False
-        eng.tracks = [client]
+        tracker.tracks = [client]
         for k in (1, 2):  # a move is taken once two views agree
-            eng._update(_result([_body(400, 400)]), [client], k / 10, k)
+            read(kw, _result([_body(400, 400)]), k / 10, k)
         assert np.allclose(client.xy, _body(400, 400))
 
 
@@ -582,19 +613,20 @@ def test_rendered_legs_region_brings_the_therapists_feet_closer(cam, rendered, e
     assert legs["client_shoulders_px"] <= mirrored["client_shoulders_px"] + 2
 
 
-def test_second_regions_are_merged_into_their_reading(engine_factory):
-    from vision.pose.engine import FLIP, LEGS
-    eng = engine_factory()
+def test_second_regions_are_merged_into_their_reading():
+    from vision.pose.readings import LEGS
+    post = post_factory()
     body = _body(400, 400, torso=100)
     # a detection whose region sees no person, and the same region turned: the turned one
     turned = 800 - body
     res = _result([body, turned])
     res.score[:] = [0.1, 0.95]
-    out, owners = eng._merge_second(res, [None, (FLIP, 0)])
-    assert owners == [None] and np.allclose(out.xy[0], turned) and out.score[0] == 0.95
+    out, kept = post.merge_second(res, _detection_and(Source.FLIP))
+    assert [req.source for req in kept] == [Source.DETECTION]
+    assert np.allclose(out.xy[0], turned) and out.score[0] == 0.95
     # both confident: the detector's own direction stays (an upside-down reading can be sure)
     res = _result([body, turned])
-    out, _ = eng._merge_second(res, [None, (FLIP, 0)])
+    out, _ = post.merge_second(res, _detection_and(Source.FLIP))
     assert np.allclose(out.xy[0], body)
     # a legs region on the same body: knees, ankles, heels, toe tips from it, the rest kept
     legs = body.copy()
@@ -603,10 +635,10 @@ def test_second_regions_are_merged_into_their_reading(engine_factory):
     res = _result([body, legs])
     res.visibility[1, 29] = 0.2  # the tight crop unsure of a heel the full one saw
     res.visibility[0, 30] = 0.3  # and sure of one the full crop was not
-    out, _ = eng._merge_second(res, [None, (LEGS, 0)])
+    out, _ = post.merge_second(res, _detection_and(Source.LEGS))
     assert np.allclose(out.xy[0, LEGS], legs[LEGS]) and np.allclose(out.xy[0, :25], body[:25])
     assert out.visibility[0, 29] == 0.9 and out.visibility[0, 30] == 0.9
     # ... but not from a legs region that read somebody else (hips half a torso away)
     other = body + [0, 50]
-    out, _ = eng._merge_second(_result([body, other]), [None, (LEGS, 0)])
+    out, _ = post.merge_second(_result([body, other]), _detection_and(Source.LEGS))
     assert np.allclose(out.xy[0], body)

@@ -1,0 +1,43 @@
+"""The pose engine's settings, shared by its parts (region planning, post-processing, tracking)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MODELS = ("lite", "full", "heavy")  # the landmark models (models/manifest.json)
+
+
+@dataclass
+class EngineConfig:
+    model: str = "full"  # lite | full | heavy
+    threads: int | None = None
+    device: str = "cpu"  # cpu | cuda | auto (vision.pose.runtime.resolve_device)
+    max_people: int = 4
+    detect_every: int = 10  # frames between detector passes for newcomers
+    min_presence: float = 0.5  # person-present score to keep a track (MediaPipe's 0.5)
+    min_detection: float = 0.5
+    detector_tiles: bool = True  # also search square tiles of a wide frame for small people
+    still_refresh: int = 6  # a still body's landmarks are re-read every N frames
+    still_motion: float = 0.05  # torso-relative drift allowed while a body counts as still
+    still_seconds: float = 1.0  # how long a body must stay within that drift to be still
+    consistent: float = 0.15  # torso-relative mean shift for a new view to agree with a held one
+    reid_seconds: float = 3.0  # a person found again within this time keeps the old id
+    leave_after_s: float = 2.0  # an uncovered still body unseen this long has left
+    hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
+    table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
+    table_head: np.ndarray | None = None  # (2,) a point at the head end (the face cradle)
+    # Ashiatsu works on the back: the body on the table lies face-down, so a camera above the
+    # table sees its back. Readings of it that show the front are mirrored (BlazePose cannot
+    # tell a back from a front without a face and labels such bodies the other way round).
+    client_face_down: bool = True
+    # Second regions in the same batched landmark call: each moving person's legs and feet
+    # from a tight region (one more crop per moving person per frame), and each new detection
+    # turned upside down as well (detector frames only). None: on with a studio table.
+    refine: bool | None = None
+
+    @property
+    def refines(self) -> bool:
+        """Whether second regions (legs, turned detections) join the batch."""
+        return self.refine if self.refine is not None else self.table is not None
