@@ -443,6 +443,48 @@ def test_a_reading_whose_labels_contradict_the_feet_is_mirrored_before_the_merge
     assert np.allclose(out.xy[0], lying)
 
 
+def test_a_frames_regions_are_planned_in_batch_order():
+    """Tracks first (a still one only every ``still_refresh`` frames), then each detection
+    with its region turned, up to ``max_people``, the table's two head directions while no
+    still body lies on it, and each moving track's legs; a second region names the row its
+    reading merges into. Without ``refine``, no second regions."""
+    from vision.pose.detector import Detection
+    from vision.pose.engine import Track
+    table = np.array([[200, 100], [600, 100], [600, 900], [200, 900]], float)
+
+    def track(cx, **kw):
+        b = _body(cx, 400)
+        return Track(id=cx, xy=b, visibility=np.full(39, 0.9), score=0.99,
+                     region=region_from_points(b[33], b[34]), seen_t=0.0, **kw)
+
+    def detection(cx):
+        return Detection(0.9, np.zeros(4), np.array([[cx, 500], [cx, 300]] * 2, float))
+
+    moving, still = track(300), track(700, still=True, refreshed_at=5)
+    planner = RegionPlanner(EngineConfig(table=table, max_people=3))
+    plan = planner.start([moving, still], 8)  # the still body was read 3 frames ago
+    planner.add_newcomers(plan, [detection(100), detection(900)], [moving, still])
+    planner.add_legs(plan)
+    assert [(req.source, req.first) for req in plan.requests] == [
+        (Source.TRACK, None), (Source.DETECTION, None), (Source.FLIP, 1), (Source.LEGS, 0)]
+    assert plan.requests[0].track is moving
+    turned = plan.regions[2]
+    assert turned.angle == pytest.approx(plan.regions[1].angle + np.pi)
+    assert (turned.cx, turned.cy, turned.size) == (plan.regions[1].cx, plan.regions[1].cy,
+                                                   plan.regions[1].size)
+    # the still body is due again after still_refresh frames; nobody still: the table's regions
+    assert [req.track for req in planner.start([moving, still], 11).requests] == [moving, still]
+    plan = planner.start([moving], 20)
+    planner.add_newcomers(plan, [], [moving])
+    assert [req.source for req in plan.requests] == [Source.TRACK, Source.TABLE, Source.TABLE]
+    assert [req.newcomer for req in plan.requests] == [False, True, True]
+    plain = RegionPlanner(EngineConfig(table=table, refine=False))
+    plan = plain.start([moving], 20)
+    plain.add_newcomers(plan, [detection(100)], [moving])
+    plain.add_legs(plan)
+    assert not any(req.second for req in plan.requests)
+
+
 def test_a_still_standing_body_that_leaves_is_dropped_at_once():
     from vision.pose.engine import Track
     tracker = tracker_factory(still_seconds=0.5)
