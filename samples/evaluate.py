@@ -23,8 +23,8 @@ from pathlib import Path
 from samples.scenario_config import suite as make_suite
 from samples.scenarios import write_session
 from vision.session import audit_frames
-from vision.posetrack import iter_pose_track
-from vision.studio import load_studio
+from vision.io.posetrack import iter_pose_track
+from vision.io.studio import load_studio
 
 
 def _overlap(a0, a1, b0, b1):

@@ -1,7 +1,7 @@
-"""Generated sessions of a training exercise, for scoring (vision/scoring.py, docs/scoring.md).
+"""Generated sessions of a training exercise, for scoring (vision/scoring/score.py, docs/scoring.md).
 
 The scenario generator's Session (samples/scenarios.py) with its steps placed inside the target
-areas of an exercise (vision/exercises/) instead of anywhere safe, both hands on the bars and
+areas of an exercise (vision/scoring/exercises/) instead of anywhere safe, both hands on the bars and
 its own steady tempo; optionally some steps on the spine, hands off the bars for a share of the
 stepping time, and sudden shifts. Kept apart from samples/scenarios.py so that its defaults and
 evaluation suite stay as they are.
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from samples.scenarios import ScenarioConfig, Session, write_session
-from vision.exercises import Exercise, find_exercise
-from vision.geometry import apply_h, foot_loaded_parts
+from vision.scoring.exercises import Exercise, find_exercise
+from vision.safety.geometry import apply_h, foot_loaded_parts
 
 TARGET = "target:"          # plan zone "target:K": a step inside the exercise's K-th target
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.geometry import BALL_AT, HEEL_AT, apply_h
+from vision.safety.geometry import BALL_AT, HEEL_AT, apply_h
 
 from samples.scenario_config import ScenarioConfig
 from samples.scenario_world import SessionWorld

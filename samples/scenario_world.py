@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.camera import CALF_SKIN_ABOVE_TABLE_M, KNEE_SKIN_ABOVE_TABLE_M, CameraModel, \
+from vision.io.camera import CALF_SKIN_ABOVE_TABLE_M, KNEE_SKIN_ABOVE_TABLE_M, CameraModel, \
     intrinsics, look_at
-from vision.geometry import apply_h, homography
-from vision.posetrack import KP
-from vision.reporting.shapes import SHANK, THIGH
-from vision.zones import default_atlas
+from vision.safety.geometry import apply_h, homography
+from vision.io.posetrack import KP
+from vision.pictures.reporting.shapes import SHANK, THIGH
+from vision.safety.zones import default_atlas
 
 from samples.scenario_config import ScenarioConfig
 
@@ -48,7 +48,7 @@ class SessionWorld:
         drng = np.random.default_rng([cfg.seed, 7])
         self.z_joints = self.z_table + 0.5 * (self.z_back - self.z_table) \
             + drng.uniform(-0.01, 0.01)
-        # Legs on an ankle bolster (vision/camera.py): knee ~8 cm, ankle ~10 cm.
+        # Legs on an ankle bolster (vision/io/camera.py): knee ~8 cm, ankle ~10 cm.
         self.z_knee = self.z_table + drng.uniform(0.07, 0.10)
         self.z_ankle = self.z_table + drng.uniform(0.085, 0.115)
         self.heel_h = drng.uniform(0.025, 0.045)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.geometry import apply_h, foot_loaded_parts
-from vision.posetrack import KP, Frame, Header, Person, PoseTrackWriter
-from vision.studio import Studio, save_studio
+from vision.safety.geometry import apply_h, foot_loaded_parts
+from vision.io.posetrack import KP, Frame, Header, Person, PoseTrackWriter
+from vision.io.studio import Studio, save_studio
 
 from samples.scenario_config import ScenarioConfig
 from samples.scenario_plan import PlannedSession
@@ -175,7 +175,7 @@ class Session(PlannedSession):
     # -- outputs --------------------------------------------------------------------------------
     def header(self):
         # the generator's noise (1-3.5 px, independent per frame) is its own, not the pose
-        # engine's: the safety core adds no engine error to it (vision.steps.KP_SIGMA_CM)
+        # engine's: the safety core adds no engine error to it (vision.safety.steps.KP_SIGMA_CM)
         return Header(fps=self.cfg.fps, width=self.cfg.width, height=self.cfg.height,
                       source="generated")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vision.posetrack import KP
+from vision.io.posetrack import KP
 
 
 def client_kp(scale=4.0, offset=(300.0, 100.0), angle=0.0, vis=0.95):

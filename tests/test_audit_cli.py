@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from samples.evaluate import on_client
 from samples.scenarios import ScenarioConfig, write_session
 from service.cli import app
-from vision.report import Report
-from vision.studio import load_studio
+from vision.safety.report import Report
+from vision.io.studio import load_studio
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -195,8 +195,8 @@ def _studio_with_table_no_camera(session, tmp_path, noise_px=0.1):
     as a person marking them would leave. Returns (path, true camera, image size)."""
     from dataclasses import replace
 
-    from vision.posetrack import iter_pose_track
-    from vision.studio import save_studio
+    from vision.io.posetrack import iter_pose_track
+    from vision.io.studio import save_studio
     d, _ = session
     st = load_studio(d / "s.studio.yaml")
     cam = st.camera

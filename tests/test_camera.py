@@ -1,14 +1,14 @@
-"""The studio's camera and the feet's parallax (vision/camera.py), against analytic cases."""
+"""The studio's camera and the feet's parallax (vision/io/camera.py), against analytic cases."""
 
 import numpy as np
 import pytest
 
-from vision import camera as C
-from vision.backframe import BackMap
-from vision.geometry import apply_h, homography
-from vision.posetrack import KP
-from vision.studio import StudioError, parse_studio
-from vision.zones import default_atlas
+from vision.io import camera as C
+from vision.safety.backframe import BackMap
+from vision.safety.geometry import apply_h, homography
+from vision.io.posetrack import KP
+from vision.io.studio import StudioError, parse_studio
+from vision.safety.zones import default_atlas
 
 K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
 
@@ -191,8 +191,8 @@ def test_camera_solved_from_the_table_outline():
 
 def test_a_foot_seen_by_one_point_is_lifted_too():
     """A tilted camera, the toe tip hidden: the heel and the ankle, each lifted from its own
-    height, still place the step (vision.steps with BackState.feet_to_body)."""
-    from vision.steps import FootTracker, params_for
+    height, still place the step (vision.safety.steps with BackState.feet_to_body)."""
+    from vision.safety.steps import FootTracker, params_for
     table = 0.65
     z_j = table + C.JOINT_PLANE_ABOVE_TABLE_M
     z_skin = z_j + C.SKIN_ABOVE_JOINTS_M
@@ -263,8 +263,8 @@ def test_without_the_camera_a_straight_view_of_a_narrow_shouldered_client_is_not
 
 
 def test_calibrate_adds_the_camera_from_the_table_outline():
-    from vision.calibrate import CalibrationError, add_camera_from_table
-    from vision.studio import Studio
+    from vision.io.calibrate import CalibrationError, add_camera_from_table
+    from vision.io.studio import Studio
     cam = tilted(30, dist=2.8, target=(0.0, 0.0, 0.65))
     L, W, top = 1.9, 0.72, 0.65
     corners = np.array([[L / 2, W / 2, top], [L / 2, -W / 2, top], [-L / 2, -W / 2, top],

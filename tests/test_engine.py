@@ -11,7 +11,7 @@ import pytest
 
 from samples.registry import pose2sim_video
 from tests.goldens import load_golden, source_video, torso_length
-from vision.frames import FrameSource
+from vision.io.frames import FrameSource
 from vision.pose.detector import ANCHORS, weighted_nms
 from vision.pose.engine import EngineConfig, PoseEngine
 from vision.pose.plan import RegionPlan, RegionPlanner, RegionRequest, Source
@@ -414,7 +414,7 @@ def test_the_rendered_therapists_labels_agree_with_its_feet():
     mirrored ones wrong wherever it speaks."""
     from vision.pose.engine import facing, labels_contradict_feet
     from vision.pose.readings import MIRROR
-    from vision.posetrack import iter_pose_track
+    from vision.io.posetrack import iter_pose_track
     _, frames = iter_pose_track("samples/demo/truth.jsonl")
     spoke = 0
     for fr in frames:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vision.geometry import (apply_h, disc_samples, foot_loaded_parts, homography,
+from vision.safety.geometry import (apply_h, disc_samples, foot_loaded_parts, homography,
                              point_segment_distance, points_in_polygon, polyline_project,
                              quad_is_convex)
 
@@ -111,7 +111,7 @@ def test_points_in_polygon():
 
 
 def test_disc_grid_leaves_no_gap_a_spine_could_pass_through():
-    from vision.geometry import disc_grid
+    from vision.safety.geometry import disc_grid
     pts = disc_grid(np.array([5.0, 5.0]), 10.0, spacing=1.0)
     assert np.all(np.linalg.norm(pts - [5, 5], axis=1) <= 10.0 + 1e-9)
     # Every strip 1 cm wide crossing the disc holds a sample.
@@ -121,7 +121,7 @@ def test_disc_grid_leaves_no_gap_a_spine_could_pass_through():
 
 
 def test_complete_foot_from_heel_or_toe_and_the_ankle():
-    from vision.geometry import complete_foot
+    from vision.safety.geometry import complete_foot
     heel, toe = np.array([0.0, 0.0]), np.array([0.0, -25.0])
     ankle = heel + 0.2 * (toe - heel)
     h, t = complete_foot(heel, ankle, "heel", 25.0)

@@ -3,8 +3,8 @@
 import numpy as np
 
 from tests.helpers_safety import therapist_kp
-from vision.grip import HandGrip, hand_bar_distance
-from vision.posetrack import KP
+from vision.safety.grip import HandGrip, hand_bar_distance
+from vision.io.posetrack import KP
 
 BARS = np.array([[[100.0, 100.0], [900.0, 100.0]], [[100.0, 500.0], [900.0, 500.0]]])
 FEET = ([480, 300], [480, 250], [520, 300], [520, 250])
@@ -91,8 +91,8 @@ def test_a_hidden_hand_becomes_unknown_not_on():
 
 # -- in the room: the studio's camera and the bars' height ----------------------------------------
 def test_with_the_camera_and_the_bars_height_the_grip_is_judged_in_metres():
-    import vision.camera as C
-    from vision.grip import Bars3D
+    import vision.io.camera as C
+    from vision.safety.grip import Bars3D
     K = np.array([[800.0, 0, 640], [0, 800.0, 360], [0, 0, 1]])
     cam = C.look_at([1.6, 0.0, 2.9], [0.0, 0.0, 0.9], K)      # the head end, looking down
     height, ys = 2.45, (0.3, -0.3)

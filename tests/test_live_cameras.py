@@ -201,7 +201,7 @@ def test_live_view_draws_the_newest_frame_with_faces_blurred(live, frames):
     import numpy as np
 
     from vision.pose.engine import PoseEngine
-    from vision.privacy import face_region
+    from vision.pictures.privacy import face_region
     srv, tok = live
     cap = cv2.VideoCapture(str(pose2sim_video("MultiPerson", 1)))
     big = cv2.resize(cap.read()[1], (544, 960))          # faces large enough to judge

@@ -1,5 +1,5 @@
-"""Frame overlay, face blurring and alert snapshots on synthetic images (vision.overlay,
-vision.privacy, vision.snapshots), driven by the bundled sample session through the real
+"""Frame overlay, face blurring and alert snapshots on synthetic images (vision.pictures.overlay,
+vision.pictures.privacy, vision.pictures.snapshots), driven by the bundled sample session through the real
 Auditor."""
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.audit import Auditor, FrameStatus
-from vision.backframe import BackState
-from vision.geometry import apply_h
-from vision.overlay import draw_status
-from vision.posetrack import KP, Frame, Person, iter_pose_track
-from vision.privacy import blur_faces, face_region
-from vision.profile import load_profile
-from vision.reporting.colours import GRIP_COLOURS, ZONE_COLOURS, bgr
-from vision.snapshots import AlertSnapshots, load_index
-from vision.steps import FootStatus
-from vision.studio import Studio, load_studio
+from vision.safety.audit import Auditor, FrameStatus
+from vision.safety.backframe import BackState
+from vision.safety.geometry import apply_h
+from vision.pictures.overlay import draw_status
+from vision.io.posetrack import KP, Frame, Person, iter_pose_track
+from vision.pictures.privacy import blur_faces, face_region
+from vision.safety.profile import load_profile
+from vision.pictures.reporting.colours import GRIP_COLOURS, ZONE_COLOURS, bgr
+from vision.pictures.snapshots import AlertSnapshots, load_index
+from vision.safety.steps import FootStatus
+from vision.io.studio import Studio, load_studio
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION, STUDIO, CLIENT = (ROOT / "samples" / n for n in
@@ -103,7 +103,7 @@ def test_bars_are_coloured_by_grip(hands, bar0, bar1):
     studio = Studio(bars=np.array([[[100.0, 200.0], [700.0, 200.0]],
                                    [[100.0, 400.0], [700.0, 400.0]]]))
     th = _therapist_on_bar((400.0, 200.0))
-    from vision.roles import Roles
+    from vision.safety.roles import Roles
     feet = {s: FootStatus(s, True, False, "unknown", False) for s in ("left", "right")}
     st = FrameStatus(1.0, "unknown", feet, hands, 0, [], None, Roles(None, th))
     out = draw_status(np.full((720, 1280, 3), 128, np.uint8), Frame(1.0, [th]), st, studio)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from samples.registry import pose2sim_video
-from vision.posetrack import PoseTrackError, read_pose_track
+from vision.io.posetrack import PoseTrackError, read_pose_track
 
 ASHIWATCH = [sys.executable, "-m", "service.cli"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +145,7 @@ def test_pose_reads_a_camera_url(short_clip, tmp_path):
     import http.server
     import threading
 
-    from vision.frames import FrameSource
+    from vision.io.frames import FrameSource
 
     with FrameSource(short_clip) as src:
         jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for _, f in src]

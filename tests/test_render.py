@@ -188,11 +188,11 @@ def test_session_steps_on_each_zone_with_truth_in_compare_format():
 
 def test_studio_file_camera_reprojects_the_truth_within_a_pixel(views, tmp_path):
     # the studio file written beside a render carries the true camera (K, R, t; OpenCV's
-    # convention) in vision/studio.py's format: projecting the bodies' 3-D keypoints with it
+    # convention) in vision/io/studio.py's format: projecting the bodies' 3-D keypoints with it
     # gives the truth track's pixels, and the rendered depth agrees with its camera z
     from samples.render.sequence import steps_for, write_sequence
-    from vision.posetrack import read_pose_track
-    from vision.studio import load_studio, parse_studio
+    from vision.io.posetrack import read_pose_track
+    from vision.io.studio import load_studio, parse_studio
     write_sequence("tilted40", tmp_path, frames=2, seed=0)
     studio = load_studio(tmp_path / "studio.yaml")
     assert studio.camera is not None and studio.table_top_m == DEFAULT_ROOM.table_top
@@ -275,7 +275,7 @@ def test_bundled_demo_files_match_their_manifest_and_truth():
 
     import cv2
     from samples.render.demo import DEMO_DIR, FILES
-    from vision.studio import load_studio
+    from vision.io.studio import load_studio
     manifest = json.loads((DEMO_DIR / "manifest.json").read_text())
     for f in FILES:
         assert hashlib.sha256((DEMO_DIR / f).read_bytes()).hexdigest() == manifest["sha256"][f], f

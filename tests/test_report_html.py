@@ -1,4 +1,4 @@
-"""The HTML/PDF audit report (vision.reporting) rendered in a real browser: Debian's chromium
+"""The HTML/PDF audit report (vision.pictures.reporting) rendered in a real browser: Debian's chromium
 driven by Playwright. What is drawn is counted through the SVG elements' data attributes and
 compared with the report JSON."""
 
@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from vision.audit import Auditor
-from vision.posetrack import Frame, Header, iter_pose_track
-from vision.profile import load_profile
-from vision.report import Report
-from vision.reporting.html import render_html, write_html
-from vision.reporting.pdf import html_to_pdf, html_to_png
-from vision.snapshots import AlertSnapshots
-from vision.studio import load_studio
+from vision.safety.audit import Auditor
+from vision.io.posetrack import Frame, Header, iter_pose_track
+from vision.safety.profile import load_profile
+from vision.safety.report import Report
+from vision.pictures.reporting.html import render_html, write_html
+from vision.pictures.reporting.pdf import html_to_pdf, html_to_png
+from vision.pictures.snapshots import AlertSnapshots
+from vision.io.studio import load_studio
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION, STUDIO, CLIENT = (ROOT / "samples" / n for n in

@@ -4,9 +4,9 @@ table outline. Synthetic keypoints in image pixels."""
 
 import numpy as np
 
-from vision.audit import Auditor
-from vision.posetrack import KP, Frame, Header, Person
-from vision.roles import RoleAssigner, TableAxis, partial_lying_score
+from vision.safety.audit import Auditor
+from vision.io.posetrack import KP, Frame, Header, Person
+from vision.safety.roles import RoleAssigner, TableAxis, partial_lying_score
 
 FPS = 8.0
 # A side view of the table: long axis horizontal in the image, its width foreshortened.
@@ -134,7 +134,7 @@ def test_nobody_confident_means_no_client_and_nothing_safe():
         frames.append([Person(id=1, kp=c), Person(id=2, kp=th)])
     roles = run(frames, SIDE_TABLE)
     assert all(r.client is None for r in roles)
-    from vision.studio import Studio
+    from vision.io.studio import Studio
     aud = Auditor(Header(fps=FPS, width=1280, height=720),
                   Studio(bars=np.array([[[300.0, 40.0], [1000.0, 40.0]]]), table=SIDE_TABLE))
     for i, people in enumerate(frames):

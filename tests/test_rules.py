@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from vision.profile import CONDITIONS, ProfileError, load_profile, parse_profile
-from vision.rules import Debouncer, RuleEngine, step_alerts
-from vision.steps import FootStatus, Step
+from vision.safety.profile import CONDITIONS, ProfileError, load_profile, parse_profile
+from vision.safety.rules import Debouncer, RuleEngine, step_alerts
+from vision.safety.steps import FootStatus, Step
 
 DT = 1 / 30
 

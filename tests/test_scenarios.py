@@ -14,9 +14,9 @@ import pytest
 from samples.evaluate import run_suite
 from samples.scenario_config import suite
 from samples.scenarios import ScenarioConfig, Session, write_session
-from vision.geometry import apply_h
-from vision.posetrack import KP
-from vision.zones import default_atlas
+from vision.safety.geometry import apply_h
+from vision.io.posetrack import KP
+from vision.safety.zones import default_atlas
 
 
 def goals(res):
@@ -77,8 +77,8 @@ def test_generated_truth_is_consistent_with_the_atlas():
 
 def test_generated_client_keypoints_are_joint_centres_and_the_studio_file_has_the_camera(tmp_path):
     from vision.session import audit_frames
-    from vision.posetrack import iter_pose_track
-    from vision.studio import load_studio
+    from vision.io.posetrack import iter_pose_track
+    from vision.io.studio import load_studio
     cfg = ScenarioConfig(seed=12, n_steps=4, camera="tilted", hidden_steps=0, no_hands=0,
                          one_hand=0, shifts=0)
     s = Session(cfg)

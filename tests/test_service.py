@@ -661,9 +661,9 @@ def test_stored_video_has_blurred_faces_and_the_upload_is_gone(env, tmp_path):
     """Real footage of two people facing the camera, audited with annotate: in the stored
     video each face region has lost its detail, while the background is as it was."""
     from samples.registry import pose2sim_video
-    from vision.frames import FrameSource
+    from vision.io.frames import FrameSource
     from vision.pose.engine import PoseEngine
-    from vision.privacy import face_region
+    from vision.pictures.privacy import face_region
     srv, tok = env
     src = cv2.VideoCapture(str(pose2sim_video("MultiPerson", 1)))
     clip = tmp_path / "people.mp4"

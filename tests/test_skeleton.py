@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-import vision.camera as C
-from vision.feet import SOLE, FootProjector
-from vision.geometry import apply_h, homography
-from vision.posetrack import KEYPOINT_NAMES
+import vision.io.camera as C
+from vision.safety.feet import SOLE, FootProjector
+from vision.safety.geometry import apply_h, homography
+from vision.io.posetrack import KEYPOINT_NAMES
 from vision.skeleton import (TORSO_PAIRS, TORSO_QUAD, hip_width, shoulder_width, torso_centre,
                              torso_length)
-from vision.zones import default_atlas
+from vision.safety.zones import default_atlas
 
 
 def test_the_torso_quad_runs_round_the_torso_in_the_atlas_order():

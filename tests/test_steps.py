@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from tests.helpers_safety import client_kp, therapist_kp
-from vision.backframe import BackMap, BackState
-from vision.geometry import apply_h, foot_loaded_parts, homography
-from vision.posetrack import KP, Person
-from vision.roles import RoleAssigner
-from vision.steps import FootTracker, params_for
-from vision.zones import RISKY
-from vision.zones import default_atlas
+from vision.safety.backframe import BackMap, BackState
+from vision.safety.geometry import apply_h, foot_loaded_parts, homography
+from vision.io.posetrack import KP, Person
+from vision.safety.roles import RoleAssigner
+from vision.safety.steps import FootTracker, params_for
+from vision.safety.zones import RISKY
+from vision.safety.zones import default_atlas
 
 FPS = 30.0
 SCALE = 4.0   # px per body cm in these scenes
@@ -24,7 +24,7 @@ def identity_back():
 
 
 # the keypoints here are exact (made from body points, plus the noise a test adds): no pose
-# engine error is added to them (vision.steps.KP_SIGMA_CM["truth"])
+# engine error is added to them (vision.safety.steps.KP_SIGMA_CM["truth"])
 EXACT = params_for("truth")
 
 
@@ -325,8 +325,8 @@ def test_with_the_studio_camera_a_foot_is_judged_by_its_real_length_not_the_stre
     # map doubles lengths along the body: a real 25 cm foot maps 50 body cm, more than a foot
     # can be. With the camera, its real length on the floor plan says it is a foot, so it is
     # located where the map puts it, with no doubt added.
-    import vision.camera as C
-    from vision.feet import SOLE
+    import vision.io.camera as C
+    from vision.safety.feet import SOLE
     K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
     cam = C.look_at([0.0, 0.0, 3.0], [0.0, 0.0, 0.0], K)
     z_joints = 0.77

@@ -14,9 +14,9 @@ from tests.browser import browser, needs_chromium, page  # noqa: F401  (fixtures
 from tests.test_dashboard import SHOTS
 from tests.test_scoring import run_cli
 from tests.test_service import SESSION, STUDIO, env, upload, wait_job  # noqa: F401  (env: the server)
-from vision.exercises import find_exercise
-from vision.report import Report
-from vision.scoring import score_report
+from vision.scoring.exercises import find_exercise
+from vision.safety.report import Report
+from vision.scoring.score import score_report
 
 EXERCISE = "gluteal-compressions"
 TRAINEE = "Mia Kowalski"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vision.zones import WORST_FIRST, AtlasError, default_atlas, load_atlas, worst
+from vision.safety.zones import WORST_FIRST, AtlasError, default_atlas, load_atlas, worst
 
 A = default_atlas()
 LEVELS = A.levels

@@ -11,9 +11,9 @@ workers (service/api/cameras.py). Each is an adapter that picks a source and sin
   (image, frame, status: what is known now, with this frame's alert events) to every sink's
   ``on_moment``; ``finish`` makes the report and gives it to every sink's ``on_report``.
 
-Sinks (frigate's start / update / end shape, per session): ``vision.snapshots.AlertSnapshots``
-(one picture per alert), ``vision.sinks.AnnotatedVideo`` (the overlay drawn on every frame),
-``vision.sinks.Progress`` (a callback per frame), and the camera's event publisher.
+Sinks (frigate's start / update / end shape, per session): ``vision.pictures.snapshots.AlertSnapshots``
+(one picture per alert), ``vision.pictures.sinks.AnnotatedVideo`` (the overlay drawn on every frame),
+``vision.pictures.sinks.Progress`` (a callback per frame), and the camera's event publisher.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from vision.audit import Auditor, FrameStatus
-from vision.posetrack import Frame, Header
-from vision.profile import Profile
-from vision.report import Report
-from vision.studio import Studio
+from vision.safety.audit import Auditor, FrameStatus
+from vision.io.posetrack import Frame, Header
+from vision.safety.profile import Profile
+from vision.safety.report import Report
+from vision.io.studio import Studio
 
 
 @dataclass
@@ -72,7 +72,7 @@ def open_input(path: str | Path, kind: str | None = None, studio: Studio | None 
     if kind is None:
         kind = "track" if path.suffix.lower() == ".jsonl" else "video"
     if kind == "track":
-        from vision.posetrack import iter_pose_track
+        from vision.io.posetrack import iter_pose_track
         header, frames = iter_pose_track(path)
         image = dark_canvas(header) if canvas else None
         return SessionInput(kind, header, ((image, fr) for fr in frames),

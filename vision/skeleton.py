@@ -1,4 +1,4 @@
-"""The body's keypoints by name: BlazePose's 33 points (``KP``, from vision.posetrack, where
+"""The body's keypoints by name: BlazePose's 33 points (``KP``, from vision.io.posetrack, where
 the pose-track format defines them), the torso's corners in the two orders the pipeline uses,
 each side's limbs, and the lengths measured on them.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.posetrack import KP
+from vision.io.posetrack import KP
 from vision.vocab import SIDES
 
 __all__ = ["KP", "SHOULDERS", "HIPS", "TORSO_QUAD", "TORSO_PAIRS", "LEG", "HAND", "FOOT",
@@ -20,7 +20,7 @@ __all__ = ["KP", "SHOULDERS", "HIPS", "TORSO_QUAD", "TORSO_PAIRS", "LEG", "HAND"
 SHOULDERS = np.array([KP["left_shoulder"], KP["right_shoulder"]])
 HIPS = np.array([KP["left_hip"], KP["right_hip"]])
 # The torso's corners around its outline, a polygon (left shoulder, right shoulder, right hip,
-# left hip): the order of the atlas's body quad (vision.zones.Atlas.frame_quad).
+# left hip): the order of the atlas's body quad (vision.safety.zones.Atlas.frame_quad).
 TORSO_QUAD = np.array([KP["left_shoulder"], KP["right_shoulder"], KP["right_hip"],
                        KP["left_hip"]])
 # The same corners as two pairs, shoulders then hips, left before right.

@@ -3,7 +3,7 @@ phases and severities.
 
 Each is a ``StrEnum``: a member *is* its string (``Zone.SPINE == "spine"``, same hash, same JSON),
 so the report's JSON, the pose-track files and the service's events read as before, while code
-names the member instead of retyping the string. The pydantic report (vision/report.py) types its
+names the member instead of retyping the string. The pydantic report (vision/safety/report.py) types its
 fields with these enums.
 """
 
@@ -13,7 +13,7 @@ from enum import StrEnum
 
 
 class Zone(StrEnum):
-    """Where a foot stands on the client (vision/atlas.yaml names the regions)."""
+    """Where a foot stands on the client (vision/safety/atlas.yaml names the regions)."""
     SPINE = "spine"
     KIDNEY = "kidney"
     RIBS = "ribs"
@@ -31,14 +31,14 @@ DANGER_ZONES = frozenset({Zone.SPINE, Zone.KIDNEY, Zone.RIBS, Zone.NECK, Zone.SC
 
 
 class Back(StrEnum):
-    """The state of the client's back map (vision/backframe.py)."""
+    """The state of the client's back map (vision/safety/backframe.py)."""
     ESTABLISHED = "established"   # located, zones can be read
     SUSPECT = "suspect"           # held, but the client's keypoints disagree with it
     UNKNOWN = "unknown"           # not located (yet)
 
 
 class Grip(StrEnum):
-    """One hand and the overhead bars (vision/grip.py)."""
+    """One hand and the overhead bars (vision/safety/grip.py)."""
     ON = "on"
     OFF = "off"
     UNKNOWN = "unknown"

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.posetrack import Person
+from vision.io.posetrack import Person
 
 from .candidates import Candidate, aim, candidate_places
 from .cameras import HEIGHT, WIDTH

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from vision.zones import RISKY
+from vision.safety.zones import RISKY
 
 def _iou(a0, a1, b0, b1) -> float:
     inter = max(0.0, min(a1, b1) - max(a0, b0))

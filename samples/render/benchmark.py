@@ -49,8 +49,8 @@ def engine_track(d: Path, model: str | None = None) -> Path:
 
     from vision.pose.engine import AUDIT_MODEL
     from vision.pose.video import track_from_video
-    from vision.posetrack import PoseTrackWriter
-    from vision.studio import load_studio
+    from vision.io.posetrack import PoseTrackWriter
+    from vision.io.studio import load_studio
     model = model or AUDIT_MODEL
     out = d / f"engine_{model}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
     if out.is_file():
@@ -67,8 +67,8 @@ def engine_track(d: Path, model: str | None = None) -> Path:
 
 def audit(track: Path, studio: Path) -> dict:
     from vision.session import audit_frames
-    from vision.posetrack import iter_pose_track
-    from vision.studio import load_studio
+    from vision.io.posetrack import iter_pose_track
+    from vision.io.studio import load_studio
     header, frames = iter_pose_track(track)
     return audit_frames(header, frames, load_studio(studio), source=str(track)).model_dump()
 
@@ -107,7 +107,7 @@ def run(split: str = "dev", only: int | None = None, echo=print, root: Path | No
     return totals
 
 
-# -- the pose engine's keypoint error (for vision.steps.KP_SIGMA_CM) ----------------------------
+# -- the pose engine's keypoint error (for vision.safety.steps.KP_SIGMA_CM) ----------------------------
 FOOT_POINTS = {"heel": (29, 30), "toe": (31, 32)}   # left, right
 _TORSO = [11, 12, 24, 23]
 
@@ -122,8 +122,8 @@ def foot_errors(engine: Path, truth: Path) -> dict[str, np.ndarray]:
     and across the true foot's image direction, in cm at the client's torso scale (image px /
     (torso px / the atlas's 50.4 cm torso)). The engine's person is the one nearest the true
     therapist."""
-    from vision.posetrack import iter_pose_track
-    from vision.zones import default_atlas
+    from vision.io.posetrack import iter_pose_track
+    from vision.safety.zones import default_atlas
     q = default_atlas().frame_quad
     ref_len = float(np.linalg.norm((q[0] + q[1]) / 2 - (q[2] + q[3]) / 2))
     _, tf = iter_pose_track(truth)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.camera import CameraModel, intrinsics, look_at
+from vision.io.camera import CameraModel, intrinsics, look_at
 
 from .room import CEILING, TABLE_LENGTH, TABLE_WIDTH
 

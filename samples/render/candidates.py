@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.camera import CameraModel, look_at
+from vision.io.camera import CameraModel, look_at
 
 from .cameras import HEIGHT, WIDTH, CameraPreset, preset_camera
 from .room import DEFAULT_ROOM, Room, table_corners

@@ -39,8 +39,8 @@ def pose_errors(d: Path) -> dict:
     import cv2
 
     from vision.pose.engine import AUDIT_MODEL, EngineConfig, PoseEngine
-    from vision.posetrack import iter_pose_track
-    from vision.studio import load_studio
+    from vision.io.posetrack import iter_pose_track
+    from vision.io.studio import load_studio
 
     from .measure import Tally
     studio = load_studio(d / "studio.yaml")
@@ -61,7 +61,7 @@ def pose_errors(d: Path) -> dict:
 def all_seen(track: Path) -> Path:
     """The truth track with every keypoint marked seen (visibility 1): the safety core's
     geometry alone, without what the camera cannot see."""
-    from vision.posetrack import Frame, Person, PoseTrackWriter, iter_pose_track
+    from vision.io.posetrack import Frame, Person, PoseTrackWriter, iter_pose_track
     out = track.with_name("truth_all_seen.jsonl")
     header, frames = iter_pose_track(track)
     with PoseTrackWriter(out, header) as w:

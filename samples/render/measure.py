@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vision.posetrack import Person
+from vision.io.posetrack import Person
 
 from .sequence import CLIENT_ID, THERAPIST_ID, render_sequence
 

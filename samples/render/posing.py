@@ -59,9 +59,9 @@ def spine_point(client: anny_body.Body, along: float, lateral: float) -> np.ndar
 def body_homography(client: anny_body.Body):
     """World xy (table plane) -> the atlas's body coordinates (reference cm), in the client's
     own proportions from its shoulder and hip joints, as the safety core maps them with the
-    studio's camera (vision/backframe.py, vision.geometry.body_similarity)."""
-    from vision.geometry import body_similarity
-    from vision.zones import default_atlas
+    studio's camera (vision/safety/backframe.py, vision.safety.geometry.body_similarity)."""
+    from vision.safety.geometry import body_similarity
+    from vision.safety.zones import default_atlas
     kp = client.keypoints[:, :2]
     return body_similarity(kp[[11, 12, 24, 23]], default_atlas().frame_quad)
 
@@ -72,7 +72,7 @@ def target_point(client: anny_body.Body, place) -> np.ndarray:
     if isinstance(place, str):
         return spine_point(client, *PLACES[place])
     if len(place) == 3 and place[0] == "body":
-        from vision.geometry import apply_h
+        from vision.safety.geometry import apply_h
         xy = apply_h(np.linalg.inv(body_homography(client)), np.array([place[1:]], float))[0]
         return np.array([*xy, surface_height(client, xy)])
     return spine_point(client, *place)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.camera import DEFAULT_TABLE_TOP_M
+from vision.io.camera import DEFAULT_TABLE_TOP_M
 
 from . import body as anny_body
 

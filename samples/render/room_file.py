@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.studio import StudioError, parse_studio
-from vision.yamlfile import read_yaml
+from vision.io.studio import StudioError, parse_studio
+from vision.io.yamlfile import read_yaml
 
 from .room import DEFAULT_ROOM, Room
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.camera import CameraModel, gl_pose, look_at
+from vision.io.camera import CameraModel, gl_pose, look_at
 
 from . import body as anny_body
 from .posing import Look

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from vision.camera import CameraModel
-from vision.posetrack import Frame, Header, Person, PoseTrackWriter
-from vision.studio import Studio
-from vision.zones import WORST_FIRST
+from vision.io.camera import CameraModel
+from vision.io.posetrack import Frame, Header, Person, PoseTrackWriter
+from vision.io.studio import Studio
+from vision.safety.zones import WORST_FIRST
 
 from .cameras import CameraPreset, preset_camera
 from .posing import PLACES, Look, Step, body_homography, place_client, place_therapist
@@ -192,7 +192,7 @@ SESSION = [
 
 def _body_xy(client, place) -> tuple[float, float]:
     if place in (KNEE_R, KNEE_L):
-        from vision.geometry import apply_h
+        from vision.safety.geometry import apply_h
         knee = apply_h(body_homography(client),
                        client.keypoints[[26 if place == KNEE_R else 25], :2])[0]
         return float(knee[0]), float(knee[1]) + 4.0   # the ball of the foot near the crease
@@ -273,8 +273,8 @@ def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 
 
 def truth_zone(client, therapist_kp: np.ndarray, foot: str) -> str:
     """The atlas's zone under a foot, from the 3-D truth (world xy on the table plane)."""
-    from vision.geometry import apply_h
-    from vision.zones import default_atlas
+    from vision.safety.geometry import apply_h
+    from vision.safety.zones import default_atlas
     h = body_homography(client)
     heel, toe = (29, 31) if foot == "left" else (30, 32)
     legs = {side: apply_h(h, client.keypoints[idx, :2])

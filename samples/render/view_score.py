@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vision.camera import CameraModel
-from vision.posetrack import Person
+from vision.io.camera import CameraModel
+from vision.io.posetrack import Person
 
 from .scene import Shot
 from .sequence import CLIENT_ID, THERAPIST_ID
@@ -20,7 +20,7 @@ FEET = [29, 30, 31, 32]
 WRISTS = [15, 16]
 # the rendered therapist's heel/toe points above the rendered client's torso joints, as measured
 # on the renders (docs/rendered-scenes.md, "Why"); the safety core's own figure for real people
-# is vision.camera.FOOT_ABOVE_JOINTS_M
+# is vision.io.camera.FOOT_ABOVE_JOINTS_M
 RENDERED_FEET_ABOVE_JOINTS_M = 0.13
 # what each part of the score weighs (sums to 1; without the engine check the rest is rescaled)
 WEIGHTS = {"client_torso_seen": 0.20, "client_size": 0.10, "feet_seen": 0.20, "foot_size": 0.10,

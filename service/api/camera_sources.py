@@ -38,7 +38,7 @@ def source_path(source: str) -> Path:
 
 
 def capture_spec(source: str) -> str:
-    """What vision.frames.FrameSource opens: a device number, or the URL."""
+    """What vision.io.frames.FrameSource opens: a device number, or the URL."""
     m = DEVICE.match(source.strip())
     if m:
         return m.group(1) or source.strip()

@@ -58,17 +58,17 @@ def planted_zones(status) -> dict[str, tuple[str, bool]]:
 class Latest:
     """The newest processed frame, for the live view and snapshots."""
     image: object            # BGR np.ndarray, or None for a pose track
-    frame: object            # vision.posetrack.Frame
-    status: object           # vision.audit.FrameStatus
-    header: object           # vision.posetrack.Header
-    studio: object           # vision.studio.Studio | None
+    frame: object            # vision.io.posetrack.Frame
+    status: object           # vision.safety.audit.FrameStatus
+    header: object           # vision.io.posetrack.Header
+    studio: object           # vision.io.studio.Studio | None
     seq: int
 
 
 class CameraWorker:
     def __init__(self, camera: Camera, hub: EventHub, on_alert=None,
                  stall_s: float | None = None, source: str | None = None) -> None:
-        from vision.frames import CAMERA_TIMEOUT_MS
+        from vision.io.frames import CAMERA_TIMEOUT_MS
         self.camera = camera
         # what is opened: the row's source, or the real one with its password (CameraSecrets);
         # only ever shown through redact()
@@ -139,8 +139,8 @@ class CameraWorker:
 
     def _run_live(self, studio) -> None:
         """Connect, run until the camera stops answering, say so, retry with back-off."""
-        from vision.frames import FrameSource, FrameSourceError
-        from vision.posetrack import Header
+        from vision.io.frames import FrameSource, FrameSourceError
+        from vision.io.posetrack import Header
         spec = capture_spec(self.source)
         backoff = BACKOFF_MIN_S
         said_offline = False
@@ -177,9 +177,9 @@ class CameraWorker:
             self.reconnects += 1
 
     def _replay_once(self, studio) -> None:
-        from vision.frames import FrameSource, FrameSourceError
-        from vision.posetrack import PoseTrackError, iter_pose_track
-        from vision.posetrack import Header
+        from vision.io.frames import FrameSource, FrameSourceError
+        from vision.io.posetrack import PoseTrackError, iter_pose_track
+        from vision.io.posetrack import Header
         path = source_path(self.source)
         src = None
         try:
@@ -259,8 +259,8 @@ class CameraWorker:
         """Run one replay or connection (``items`` of ``_track_items`` or ``_image_items``;
         ``why`` gets the reason it ended) through the session runner, publishing its events.
         True when it ended before its first frame was processed."""
-        from vision.frames import FrameSourceError
-        from vision.posetrack import PoseTrackError
+        from vision.io.frames import FrameSourceError
+        from vision.io.posetrack import PoseTrackError
         from vision.session import SessionRunner
         runner = SessionRunner(header, studio, None, source=redact(self.source))
         events = runner.add(_EventPublisher(self, runner))
@@ -292,7 +292,7 @@ class CameraWorker:
 
 class _EventPublisher:
     """A sink of the camera's session: its moments as the live view's newest frame, its alert
-    events (vision.rules) as ``alert_start`` / ``alert_end``, and a ``step`` event when a foot
+    events (vision.safety.rules) as ``alert_start`` / ``alert_end``, and a ``step`` event when a foot
     is planted on the client and again when the running zone of that step changes (kind = the
     zone; detail "possible": a danger zone within the step's uncertainty, not sure)."""
 

@@ -84,7 +84,7 @@ class Event(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    # a trainee's scored exercise (vision/scoring.py, docs/scoring.md); trainees are names,
+    # a trainee's scored exercise (vision/scoring/score.py, docs/scoring.md); trainees are names,
     # not accounts: a teacher scores students who have no login
     id: Optional[int] = Field(default=None, primary_key=True)
     trainee: str = Field(index=True)

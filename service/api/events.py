@@ -22,7 +22,7 @@ class EventOut(BaseModel):
     camera_id: int
     type: str          # alert_start | alert_end | step | camera_online | camera_offline
     t: float | None    # session time of the camera's stream, s
-    kind: str | None   # alert kind (vision/rules.py), for alert events
+    kind: str | None   # alert kind (vision/safety/rules.py), for alert events
     severity: str | None
     foot: str | None   # left | right, for step alerts
     detail: str | None

@@ -38,7 +38,7 @@ PROGRESS_WRITE_S = 0.25   # a row write per frame would make SQLite the bottlene
 # Jobs' processes come from a fork server that has imported the pipeline once: a job starts
 # in well under a second, and no process is forked from the service's threads.
 _CTX = multiprocessing.get_context("forkserver")
-_CTX.set_forkserver_preload(["service.api.jobwork", "service.api.pipeline", "vision.audit",
+_CTX.set_forkserver_preload(["service.api.jobwork", "service.api.pipeline", "vision.safety.audit",
                              "vision.pose.video"])
 
 

@@ -36,10 +36,10 @@ class Task:
 
 def run(task: Task, conn) -> None:
     """The child's main: never raises (the parent reads the end from ``conn``)."""
-    from vision.frames import FrameSourceError
-    from vision.posetrack import PoseTrackError
-    from vision.profile import ProfileError
-    from vision.studio import StudioError
+    from vision.io.frames import FrameSourceError
+    from vision.io.posetrack import PoseTrackError
+    from vision.safety.profile import ProfileError
+    from vision.io.studio import StudioError
 
     from service.api.pipeline import parse_profile_text, parse_studio_text, run_audit
 

@@ -1,7 +1,7 @@
 """Pictures of live cameras: a snapshot per alert, and the frames of the live view.
 
 Both draw the newest processed frame (``CameraWorker.latest``) with the overlay (skeletons,
-zones, bars, status; vision.overlay) and blur the faces (vision.privacy). A pose-track camera
+zones, bars, status; vision.pictures.overlay) and blur the faces (vision.pictures.privacy). A pose-track camera
 has no images: its skeletons are drawn on a dark canvas of the track's size. Drawing happens
 off the worker thread (snapshots) or only while someone watches (the live view), so the alert
 itself is never late for a picture."""
@@ -16,7 +16,7 @@ import cv2
 
 from service.api.settings import Settings
 from vision.session import dark_canvas
-from vision.sinks import render_frame
+from vision.pictures.sinks import render_frame
 
 log = logging.getLogger("ashiwatch.live")
 JPEG_QUALITY = 80

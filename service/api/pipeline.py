@@ -10,10 +10,10 @@ from typing import Callable
 
 import cv2
 
-from vision.profile import Profile, ProfileError, parse_profile
-from vision.report import Report
-from vision.studio import Studio, StudioError, parse_studio
-from vision.yamlfile import parse_yaml
+from vision.safety.profile import Profile, ProfileError, parse_profile
+from vision.safety.report import Report
+from vision.io.studio import Studio, StudioError, parse_studio
+from vision.io.yamlfile import parse_yaml
 
 
 class UnsupportedInput(ValueError):
@@ -27,7 +27,7 @@ class InvalidInput(ValueError):
 def _track_header(path: Path):
     """The header if the file is a pose track; None if it is not one at all. A file whose
     first line claims to be a pose track but breaks the format or a limit: InvalidInput."""
-    from vision.posetrack import (MAX_LINE_BYTES, PoseTrackError, claims_pose_track,
+    from vision.io.posetrack import (MAX_LINE_BYTES, PoseTrackError, claims_pose_track,
                                   parse_header_line)
     with open(path, "rb") as f:
         first = f.readline(MAX_LINE_BYTES + 1)
@@ -42,7 +42,7 @@ def _track_header(path: Path):
 def check_track(path: Path, name: str) -> None:
     """Read a whole pose track once, so that a broken line or a limit is refused at the
     upload (InvalidInput naming the line), not found by a job later."""
-    from vision.posetrack import PoseTrackError, iter_pose_track
+    from vision.io.posetrack import PoseTrackError, iter_pose_track
     try:
         _, frames = iter_pose_track(path)
         for _ in frames:
@@ -53,12 +53,12 @@ def check_track(path: Path, name: str) -> None:
 
 
 # One video probed at a time: opening a video decodes a frame, and frames of hostile sizes
-# cost up to the limit (vision.limits) each; uploads arrive in parallel.
+# cost up to the limit (vision.io.limits) each; uploads arrive in parallel.
 _PROBE = threading.Lock()
 
 
 def _is_video(path: Path) -> bool:
-    from vision.frames import FrameSourceError, check_frame_size, still_image_header
+    from vision.io.frames import FrameSourceError, check_frame_size, still_image_header
     still = still_image_header(path)
     if still is not None:     # never decoded here: its size is what the upload may lie about
         raise UnsupportedInput(f"a still {still[0]} image, not a video")
@@ -110,19 +110,19 @@ def run_audit(path: Path, kind: str, *, studio: Studio | None, profile: Profile 
               snapshots_dir: Path | None = None,
               video_out: Path | None = None) -> tuple[Report, dict[int, str]]:
     """The audit of one stored input: the report, and {alert index: snapshot file} when
-    ``snapshots_dir`` is given (vision.snapshots; a pose track's pictures are drawn on a dark
+    ``snapshots_dir`` is given (vision.pictures.snapshots; a pose track's pictures are drawn on a dark
     canvas). ``video_out``: also write the annotated video there (faces blurred). Raises
     PoseTrackError / FrameSourceError on bad content. ``progress`` is called after every
     frame, with the percent done (None when the frame count is unknown): it is the job's
     heartbeat too. It cannot be cancelled: a job runs in its own process, which is stopped
     (service.api.jobs)."""
     from vision.session import SessionRunner, open_input
-    from vision.sinks import AnnotatedVideo, Progress
+    from vision.pictures.sinks import AnnotatedVideo, Progress
     inp = open_input(path, kind, studio, canvas=True)
     runner = SessionRunner(inp.header, studio, profile, source=source_name)
     snap = None
     if snapshots_dir is not None:
-        from vision.snapshots import AlertSnapshots
+        from vision.pictures.snapshots import AlertSnapshots
         snap = runner.add(AlertSnapshots.for_auditor(snapshots_dir, runner.auditor))
     video = None if video_out is None else runner.add(AnnotatedVideo.for_runner(video_out, runner))
     runner.add(Progress(lambda i, total: progress(min(99.0, 100.0 * i / total) if total

@@ -18,7 +18,7 @@ def user_dirs(data: Optional[Path], dirs: Optional[list[Path]]) -> list[Path]:
 
 
 def store_score(db, sc) -> int:
-    """Save a Score (vision.scoring) as a row of the service's database; its id."""
+    """Save a Score (vision.scoring.score) as a row of the service's database; its id."""
     from service.api.db import Score as ScoreRow
     row = ScoreRow(trainee=sc.trainee, exercise=sc.exercise, score=sc.score, cap=sc.cap,
                    parts=json.dumps({k: v.model_dump() for k, v in sc.parts.items()}),

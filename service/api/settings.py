@@ -63,7 +63,7 @@ class Settings:
         return self.data_dir / "videos"
 
     def audit_snapshots(self, job_id: str) -> Path:
-        """One folder per audit: alert-NN-KIND.jpg and index.json (vision.snapshots)."""
+        """One folder per audit: alert-NN-KIND.jpg and index.json (vision.pictures.snapshots)."""
         return self.snapshots_dir / "audits" / job_id
 
     def audit_video(self, job_id: str) -> Path:

@@ -12,8 +12,8 @@ from service.errors import fail
 
 
 def _load_inputs(studio: Optional[Path], client: Optional[Path]):
-    from vision.profile import ProfileError, load_profile
-    from vision.studio import StudioError, load_studio
+    from vision.safety.profile import ProfileError, load_profile
+    from vision.io.studio import StudioError, load_studio
     try:
         st = load_studio(studio) if studio else None
         prof = load_profile(client) if client else None
@@ -34,8 +34,8 @@ class AuditRun:
                  snap_dir: Optional[Path] = None, device: str = "cpu",
                  source: Optional[str] = None) -> None:
         """``source``: the input's name in the report (default: ``input`` as given)."""
-        from vision.frames import FrameSourceError
-        from vision.posetrack import PoseTrackError
+        from vision.io.frames import FrameSourceError
+        from vision.io.posetrack import PoseTrackError
         from vision.session import SessionRunner, open_input
         self.input, self.snap_dir = input, snap_dir
         try:
@@ -49,7 +49,7 @@ class AuditRun:
                                     source=str(input) if source is None else source)
         self._snap = None
         if snap_dir is not None:
-            from vision.snapshots import AlertSnapshots
+            from vision.pictures.snapshots import AlertSnapshots
             try:
                 self._snap = self.runner.add(
                     AlertSnapshots.for_auditor(snap_dir, self.runner.auditor))
@@ -58,7 +58,7 @@ class AuditRun:
 
     def run(self, advance=lambda: None):
         """(report, snapshots or None); ``advance()`` after each frame."""
-        from vision.posetrack import PoseTrackError
+        from vision.io.posetrack import PoseTrackError
         try:
             for _ in self.runner.moments(self._input.pairs):
                 advance()
@@ -156,7 +156,7 @@ def _snapshot_dir(snapshots: Optional[Path], html: Optional[Path], pdf: Optional
 
 
 def _check_chromium() -> None:
-    from vision.reporting.pdf import ChromiumMissing, find_chromium
+    from vision.pictures.reporting.pdf import ChromiumMissing, find_chromium
     try:
         find_chromium()
     except ChromiumMissing as e:
@@ -165,7 +165,7 @@ def _check_chromium() -> None:
 
 def report_page(report, shots, input: Path) -> str:
     """The report as the page ``--html`` writes (and ``ashiwatch batch``), snapshots embedded."""
-    from vision.reporting.html import render_html
+    from vision.pictures.reporting.html import render_html
     note = "no snapshot: pose-track input" if input.suffix.lower() == ".jsonl" else None
     return render_html(report, snapshots=shots, title=f"ashiwatch audit: {input.name}",
                        snapshot_note=note)
@@ -176,7 +176,7 @@ def _write_pages(report, html: Optional[Path], pdf: Optional[Path], shots, input
     """The HTML page (and the PDF printed from it); one line per file written."""
     import tempfile
 
-    from vision.reporting.pdf import ChromiumMissing, RenderError, html_to_pdf
+    from vision.pictures.reporting.pdf import ChromiumMissing, RenderError, html_to_pdf
     with tempfile.TemporaryDirectory(prefix="ashiwatch-report-") as tmp:
         page = html if html is not None else Path(tmp) / "report.html"
         try:
@@ -263,8 +263,8 @@ def calibrate(
     """Propose the overhead bars from an image (line detection); or, with --studio and
     --table-size, solve the camera from the studio file's table outline (4 corners: head-left,
     head-right, foot-right, foot-left) and write it into the file. Check both before use."""
-    from vision.calibrate import CalibrationError, add_camera_from_table, propose_studio
-    from vision.studio import StudioError, load_studio, save_studio
+    from vision.io.calibrate import CalibrationError, add_camera_from_table, propose_studio
+    from vision.io.studio import StudioError, load_studio, save_studio
     if studio is None:
         if table_size is not None or hfov is not None or focal is not None or \
                 table_top is not None:
@@ -346,7 +346,7 @@ def evaluate(
     rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
-    keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.steps.KP_SIGMA_CM)"),
+    keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.safety.steps.KP_SIGMA_CM)"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
     (with the studio's camera, or --no-camera without it); --rendered: the rendered benchmark

@@ -31,7 +31,7 @@ def report_paths(out: Path, input: Path) -> tuple[Path, Path]:
 
 def report_done(json_path: Path, html_path: Path) -> bool:
     """Both files are there and the JSON is a whole report (written last, renamed into place)."""
-    from vision.report import Report
+    from vision.safety.report import Report
     if not (json_path.is_file() and html_path.is_file()):
         return False
     try:
@@ -42,9 +42,9 @@ def report_done(json_path: Path, html_path: Path) -> bool:
 
 
 def frame_count(path: Path) -> int | None:
-    """Frames in a video (its container says; vision.frames) or a pose track (its lines);
+    """Frames in a video (its container says; vision.io.frames) or a pose track (its lines);
     None if unknown. Only sizes the progress bar: an unreadable input is left to its task."""
-    from vision.frames import FrameSource, FrameSourceError
+    from vision.io.frames import FrameSource, FrameSourceError
     try:
         if path.suffix.lower() == ".jsonl":
             with open(path, "rb") as f:
@@ -201,7 +201,7 @@ def _finish(ref, p: Path, out: Path) -> tuple[str, dict | None]:
     from ray.exceptions import RayError
 
     from service.cli.audit import summary_line
-    from vision.report import Report
+    from vision.safety.report import Report
     try:
         res = ray.get(ref)
     except RayError as e:

@@ -22,7 +22,7 @@ import numpy as np
 
 from samples.registry import cache_dir, npm_file, pose2sim_video
 
-from vision.frames import FrameSource
+from vision.io.frames import FrameSource
 from vision.pose.engine import EngineConfig, PoseEngine
 
 REPO = Path(__file__).resolve().parents[2]

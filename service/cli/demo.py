@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         # report names the same source in every clone: reports are compared byte for byte
         args = ["audit", os.path.relpath(video), "--studio", os.path.relpath(studio),
                 "--out", str(report)]
-        if importlib.util.find_spec("vision.reporting.html") is not None:
+        if importlib.util.find_spec("vision.pictures.reporting.html") is not None:
             args += ["--html", str(out / "report.html")]
         typer.echo(f"safety audit of the bundled rendered session samples/demo/{video.name} "
                    f"(pose engine on the video, studio file with the camera)")
@@ -87,7 +87,7 @@ def _footage(out: Path, frames: int, root) -> None:
 def _summarise_track(track: Path) -> None:
     import collections
 
-    from vision.posetrack import read_pose_track
+    from vision.io.posetrack import read_pose_track
 
     header, frames = read_pose_track(track)
     ids = collections.Counter(p.id for f in frames for p in f.people)

@@ -25,16 +25,16 @@ def register(app: typer.Typer) -> None:
         """Run the pose engine on a video, image or camera and write a pose track."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from vision.frames import FrameSource, FrameSourceError
+        from vision.io.frames import FrameSource, FrameSourceError
         from vision.pose.engine import EngineConfig, PoseEngine
         from vision.pose.video import open_writer, track_frames
-        from vision.posetrack import Header, PoseTrackWriter
+        from vision.io.posetrack import Header, PoseTrackWriter
 
         if model not in ("lite", "full", "heavy"):
             raise fail(f"--model {model}: choose lite, full or heavy")
         from service.cli.audit import check_device
         device = check_device(device)
-        from vision.studio import StudioError, load_studio
+        from vision.io.studio import StudioError, load_studio
 
         try:
             st = load_studio(studio) if studio else None

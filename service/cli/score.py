@@ -20,7 +20,7 @@ def _exercises_option():
 
 
 def _library(data: Optional[Path], dirs: Optional[list[Path]]):
-    from vision.exercises import ExerciseError, library
+    from vision.scoring.exercises import ExerciseError, library
     try:
         return library(user_dirs(data, dirs))
     except ExerciseError as e:
@@ -38,7 +38,7 @@ def exercises(
         typer.echo(json.dumps([ex.model_dump() | {"source": ex.source} for ex in lib.values()],
                               indent=1))
         return
-    from vision.exercises import LIBRARY_DIR
+    from vision.scoring.exercises import LIBRARY_DIR
     for ex in sorted(lib.values(), key=lambda e: e.name):
         lo, hi = ex.tempo.steps_per_min
         own = "" if Path(ex.source).parent == LIBRARY_DIR else f"  [{ex.source}]"
@@ -53,7 +53,7 @@ def exercises(
 def _report_from_json(path: Path):
     from pydantic import ValidationError
 
-    from vision.report import Report
+    from vision.safety.report import Report
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -93,8 +93,8 @@ def score(
     model: Optional[str] = typer.Option(None, "--model", help="pose model for video input: lite, full or heavy (default: heavy)"),
 ) -> None:
     """Score a trainee's recorded exercise from 0 to 100, with a sentence for each lost point."""
-    from vision.exercises import ExerciseError, find_exercise
-    from vision.scoring import format_score, score_report
+    from vision.scoring.exercises import ExerciseError, find_exercise
+    from vision.scoring.score import format_score, score_report
     name = trainee.strip()
     if not name or len(name) > 100 or any(c in name for c in "/\\\n\r\t"):
         raise fail(f"--trainee {trainee!r}: give a name of 1 to 100 characters without "

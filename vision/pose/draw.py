@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..posetrack import Person
+from vision.io.posetrack import Person
 
 # BlazePose connections (body and feet; the face is drawn as points)
 EDGES = [(11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),

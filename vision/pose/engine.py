@@ -30,7 +30,7 @@ import numpy as np
 
 from models import model_path
 
-from ..posetrack import Frame
+from vision.io.posetrack import Frame
 from .config import MODELS, EngineConfig
 from .detector import PoseDetector
 from .inference import BatchedReader, StageTimes
@@ -62,7 +62,7 @@ class EngineResult:
 class PoseEngine:
     @property
     def source(self) -> str:
-        """What a pose track's header names as its keypoints' maker (vision.posetrack.Header)."""
+        """What a pose track's header names as its keypoints' maker (vision.io.posetrack.Header)."""
         return f"engine:{self.cfg.model}"
 
     def __init__(self, config: EngineConfig | None = None, **kw):

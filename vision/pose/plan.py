@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..skeleton import HIPS, SHOULDERS
+from vision.skeleton import HIPS, SHOULDERS
 from .config import EngineConfig
 from .detector import Detection
 from .regions import Region, legs_region

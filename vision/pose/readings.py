@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import HIPS, SHOULDERS
+from vision.skeleton import HIPS, SHOULDERS
 from .config import EngineConfig
 from .landmarks import LandmarkResult
 from .plan import RegionRequest, Source

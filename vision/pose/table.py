@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..skeleton import HIPS, SHOULDERS, torso_centre
+from vision.skeleton import HIPS, SHOULDERS, torso_centre
 from .config import EngineConfig
 from .regions import Region, region_from_polygon
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..posetrack import Frame, Person
-from ..skeleton import HIPS, SHOULDERS, TORSO_PAIRS
+from vision.io.posetrack import Frame, Person
+from vision.skeleton import HIPS, SHOULDERS, TORSO_PAIRS
 from .config import EngineConfig
 from .detector import Detection
 from .landmarks import LandmarkResult

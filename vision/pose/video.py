@@ -8,8 +8,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from ..frames import FrameSource
-from ..posetrack import Frame, Header
+from vision.io.frames import FrameSource
+from vision.io.posetrack import Frame, Header
 from .draw import draw_people
 from .engine import EngineConfig, PoseEngine, StageTimes
 
@@ -51,7 +51,7 @@ def open_video(path: str | Path, model: str = "full", table: np.ndarray | None =
                ) -> tuple[Header, Iterator[tuple[np.ndarray, Frame]], FrameSource]:
     """A video (or image, or camera) through the pose engine: header, a lazy iterator of
     (image, Frame), and the source (its ``info.frame_count`` sizes a progress bar). Raises
-    vision.frames.FrameSourceError for input that gives no frames."""
+    vision.io.frames.FrameSourceError for input that gives no frames."""
     source = FrameSource(path)
     engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head,
                                      device=device))

@@ -44,7 +44,7 @@ def _out(job: Job, settings=None, with_report: bool = True) -> JobOut:
 
 def _snapshot_files(settings, job_id: str) -> dict[int, str]:
     """{alert index: file} from the audit's snapshot index (none before it is done)."""
-    from vision.snapshots import load_index
+    from vision.pictures.snapshots import load_index
     folder = settings.audit_snapshots(job_id)
     try:
         return load_index(folder)
@@ -149,9 +149,9 @@ def get_report(job_id: str, services: ServicesDep, user: AuditorUser) -> Respons
 
 @router.get("/{job_id}/report.html", response_class=HTMLResponse, responses=errors(409))
 def get_report_html(job_id: str, services: ServicesDep, user: AuditorUser) -> HTMLResponse:
-    """The report as one self-contained page (vision.reporting.html), snapshots embedded."""
-    from vision.report import Report
-    from vision.reporting.html import render_html
+    """The report as one self-contained page (vision.pictures.reporting.html), snapshots embedded."""
+    from vision.safety.report import Report
+    from vision.pictures.reporting.html import render_html
     job = get_job(services, job_id, user)
     _done(job)
     report = Report.model_validate_json(job.report)

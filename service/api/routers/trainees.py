@@ -90,9 +90,9 @@ def score_audit(name: str, body: ScoreFromAudit, services: ServicesDep,
                 user: AuditorUser) -> ScoreOut:
     """Score a finished audit of this service as an exercise of trainee ``name``."""
     from service.api.scores import store_score, user_dirs
-    from vision.exercises import ExerciseError, find_exercise
-    from vision.report import Report
-    from vision.scoring import score_report
+    from vision.scoring.exercises import ExerciseError, find_exercise
+    from vision.safety.report import Report
+    from vision.scoring.score import score_report
     name = name.strip()
     if not name or len(name) > 100:
         raise HTTPException(422, "trainee: give a name of 1 to 100 characters")

@@ -1,0 +1,1 @@
+"""Reading the world: frames (files, cameras, streams), pose tracks, studio files and the camera model, limits on input."""

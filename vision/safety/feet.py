@@ -1,0 +1,109 @@
+"""The therapist's foot points, from the image onto the client's back and the floor plan.
+
+``FootProjector`` (one per frame: ``BackState.feet``) maps a foot's points in one call that
+answers both: where they are on the body map (reference cm), and, where the studio's camera is
+known, on the floor plan (metres). Lengths on the floor plan are real lengths, whatever the body
+map does beyond the torso (fitted to four torso points of a body whose proportions differ from
+the atlas's, it stretches the legs).
+
+Parallax: the map is the plane of the torso *joints*, inside the body; the therapist's feet are
+~14 cm higher. With the camera, each point is first moved along the vertical from its height
+(the skin, plus how far the point is above the sole) to the joint plane, so that it maps to where
+it is on the back (vision/io/camera.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vision.io import camera as C
+from vision.safety.geometry import apply_h
+
+# How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
+SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
+
+
+@dataclass(frozen=True)
+class FootPoints:
+    body: np.ndarray           # (..., 2) body coordinates, reference cm
+    room: np.ndarray | None    # (..., 2) on the floor plan, metres; None without the camera
+
+
+@dataclass(frozen=True)
+class MappedFoot:
+    """One whole foot (heel and toe tip seen) on the body."""
+    heel: np.ndarray     # (2,) body cm
+    toe: np.ndarray
+    # The body cm that a keypoint error of a share of a foot moves a point along the foot's
+    # direction in the image: large where the view foreshortens the foot (a camera at the head
+    # end looking along it), small from above.
+    slack: float
+    # (length, that slack) to judge whether this is a foot: real cm on the floor plan with the
+    # camera (the body map stretches the legs: on the rendered demo a foot on the back of the
+    # knee maps ~45 body cm long), else body cm.
+    judged: tuple[float, float]
+    cov: np.ndarray      # (2, 2, 2): heel's and toe's covariance in body cm², from the keypoints
+
+
+def _slack(four: np.ndarray) -> float:
+    """The larger move of toe and heel (rows 1, 0) to their shifted copies (rows 2, 3); 0
+    where a point did not map."""
+    v = max(float(np.linalg.norm(four[2] - four[1])), float(np.linalg.norm(four[3] - four[0])))
+    return v if np.isfinite(v) else 0.0
+
+
+@dataclass(frozen=True)
+class FootProjector:
+    """Image points of the therapist's feet → the client's body map ``h`` (image → body cm)
+    and, with ``camera``, the floor plan; ``z_joints``: the mapped joint plane's height (m)."""
+    h: np.ndarray
+    camera: C.CameraModel | None = None
+    z_joints: float = 0.0
+
+    def project(self, pts: np.ndarray,
+                above_sole_m: float | np.ndarray = C.FOOT_POINT_ABOVE_SOLE_M) -> FootPoints:
+        """Foot points (..., 2) at ``above_sole_m`` over the sole (per point or one for all) on
+        the body and, with the camera, on the floor plan: one intersection of their viewing
+        rays with their heights."""
+        pts = np.asarray(pts, dtype=np.float64)
+        if self.camera is None:
+            return FootPoints(apply_h(self.h, pts), None)
+        p = C.intersect_plane_z(self.camera, pts, self._heights(pts, above_sole_m))
+        return FootPoints(apply_h(self.h, C.project_at_height(self.camera, p, self.z_joints)),
+                          p[..., :2])
+
+    def _heights(self, pts: np.ndarray, above_sole_m: float | np.ndarray) -> np.ndarray:
+        """Heights (m) of foot points: first as if on the back; then at the skin's height
+        where that puts the point (a foot on a leg stands lower). The height varies slowly
+        along the body: one pass is enough."""
+        table = self.z_joints - C.JOINT_PLANE_ABOVE_TABLE_M
+        lift = np.asarray(above_sole_m, dtype=np.float64)
+        z = self.z_joints + C.SKIN_ABOVE_JOINTS_M + lift
+        body = apply_h(self.h, C.drop_to_plane(self.camera, pts, z, self.z_joints))
+        return table + C.skin_above_table(np.where(np.isfinite(body[..., 1]), body[..., 1],
+                                                   0.0)) + lift
+
+    def foot(self, heel: np.ndarray, toe: np.ndarray, error_px: float,
+             sigma_px: dict[str, np.ndarray]) -> MappedFoot:
+        """A whole foot from its heel and toe-tip pixels: ``error_px``, the keypoint error
+        that gives the slack; ``sigma_px``, the keypoints' 1-sigma error (along, across the
+        foot in the image) per point ("heel", "toe"), which gives the covariances. One
+        mapping of eight points: the two, each moved by the error along the foot, and each
+        moved by its sigma along and across it (the columns of the map's Jacobian x sigma,
+        whose outer product is the point's covariance on the body)."""
+        d = toe - heel
+        n = float(np.linalg.norm(d))
+        u = d / n if n > 1e-6 else np.array([0.0, 1.0])
+        w = np.array([-u[1], u[0]])
+        (ha, hc), (ta, tc) = sigma_px["heel"], sigma_px["toe"]
+        pts = np.stack([heel, toe, toe + error_px * u, heel - error_px * u,
+                        heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w])
+        mapped = self.project(pts, SOLE[[0, 1, 1, 0, 0, 0, 1, 1]])
+        b, room = mapped.body, mapped.room
+        slack = _slack(b[:4])
+        judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
+            (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room[:4]))
+        jac = np.stack([(b[4:6] - b[0]).T, (b[6:8] - b[1]).T])      # (2 points, 2, 2)
+        return MappedFoot(b[0], b[1], slack, judged, jac @ jac.transpose(0, 2, 1))

@@ -1,0 +1,1 @@
+"""Trainees' exercises and their scores."""
