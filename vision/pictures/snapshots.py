@@ -50,6 +50,7 @@ from vision.io.studio import Studio
 from vision.safety.zones import Atlas
 
 INDEX = "index.json"
+_ZONE_KINDS = frozenset(ZONE_ALERT.values())   # their pictures are the steps'
 PENDING_S = 0.5     # longest wait for a new step's zone before its picture is taken
 
 
@@ -107,9 +108,8 @@ class AlertSnapshots:
         while self.ring and t - self.ring[0][0] > self.ring_s:
             self.ring.popleft()
         new: list[Path] = []
-        zone_kinds = set(ZONE_ALERT.values())
         for ev in status.events:
-            if ev.phase == Phase.START and ev.kind not in zone_kinds:   # zone alerts: steps
+            if ev.phase == Phase.START and ev.kind not in _ZONE_KINDS:   # zone alerts: steps
                 new.append(self._take(ev.kind, ev.foot, ev.began_s, ev.began_s))
         for side, fs in status.feet.items():
             was_planted, was_visible = self._prev_feet.get(side, (False, True))
