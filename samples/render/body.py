@@ -147,7 +147,8 @@ LEG_LENGTH = 0.85  # hip joint to ankle in anny's default body, metres
 
 
 def therapist_pose(arms_up: bool, left_foot: tuple[float, float], right_foot: tuple[float, float],
-                   lift: str | None = None, arm_turn: dict | None = None) -> dict:
+                   lift: str | None = None, arm_turn: dict | None = None,
+                   extra: dict | None = None) -> dict:
     """Standing; each foot's offset (forward, outward) in metres from where it stands at rest,
     reached by hip flexion and abduction (no IK: the legs stay straight). ``lift`` names the
     foot ("L"/"R") whose knee bends a little to take the weight off it."""
@@ -170,4 +171,6 @@ def therapist_pose(arms_up: bool, left_foot: tuple[float, float], right_foot: tu
     else:
         pose["upperarm01.L"] = (("y", 20),)
         pose["upperarm01.R"] = (("y", -20),)
+    for bone, rotations in (extra or {}).items():
+        pose[bone] = tuple(pose.get(bone, ())) + tuple(rotations)
     return pose

@@ -32,6 +32,11 @@ class Look:
     light_intensity: float
     client_shape: dict = field(default_factory=dict)
     therapist_shape: dict = field(default_factory=dict)
+    # domain randomisation (samples/render/randomise.py): the studio's colours and more lights,
+    # and per-vertex textures (body, colours) -> colours; None draws the plain look
+    scenery: object | None = None
+    client_texture: object | None = None
+    therapist_texture: object | None = None
 
     @classmethod
     def from_seed(cls, seed: int) -> "Look":
@@ -102,6 +107,9 @@ class Step:
     arms_up: bool = True
     yaw: float = 0.0         # degrees the therapist is turned from facing the head end (+90:
     #                          facing the client's left side, across the body)
+    # extra bone rotations appended to the pose (randomise.foot_pose: a foot turned out, the
+    # heel raised, on the toes), e.g. {"foot.L": (("x", 30),)}
+    extra: dict | None = None
 
 
 def _yaw(deg: float) -> np.ndarray:
@@ -129,7 +137,8 @@ def place_therapist(client: anny_body.Body, step: Step, look: Look,
         d = turn.T @ ((targets[s] - centre) - (rest_feet[s] - rest_centre))
         offsets[s] = (d[0], sign * d[1])
     posed = anny_body.pose_body(
-        anny_body.therapist_pose(step.arms_up, offsets["L"], offsets["R"], step.lift),
+        anny_body.therapist_pose(step.arms_up, offsets["L"], offsets["R"], step.lift,
+                                 extra=step.extra),
         look.therapist_shape).transformed(standing, np.zeros(3))
     feet = {"L": posed.keypoints[[29, 31]].mean(0), "R": posed.keypoints[[30, 32]].mean(0)}
     xy = centre[:2] - 0.5 * (feet["L"][:2] + feet["R"][:2])
@@ -167,6 +176,6 @@ def place_therapist(client: anny_body.Body, step: Step, look: Look,
             turns[s] = (float(np.degrees(dy)), float(np.degrees(dx)))
         posed = anny_body.pose_body(
             anny_body.therapist_pose(step.arms_up, offsets["L"], offsets["R"], step.lift,
-                                     arm_turn=turns),
+                                     arm_turn=turns, extra=step.extra),
             look.therapist_shape).transformed(standing, np.zeros(3))
     return posed.transformed(np.eye(3), shift)

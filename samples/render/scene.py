@@ -51,25 +51,52 @@ class Renderer:
 
     def render(self, client: anny_body.Body, therapist: anny_body.Body, bars: np.ndarray,
                look: Look) -> Shot:
+        scene, people = self.scene(client, therapist, bars, look)
+        self.add_camera(scene, self.camera)
+        color, depth = self.offscreen.render(scene)
+        pr = self.pyrender
+        seg_map = {people[0]: (1, 1, 1), people[1]: (2, 2, 2)}
+        for node in scene.mesh_nodes:
+            seg_map.setdefault(node, (0, 0, 0))
+        seg, _ = self.offscreen.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
+        return Shot(color=color, depth=depth, owner=seg[..., 0].astype(np.int64))
+
+    def add_camera(self, scene, cam: CameraModel):
+        pr = self.pyrender
+        return scene.add(pr.IntrinsicsCamera(cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2],
+                                             znear=0.05, zfar=20.0), pose=gl_pose(cam))
+
+    def scene(self, client: anny_body.Body, therapist: anny_body.Body, bars: np.ndarray,
+              look: Look):
+        """The pyrender scene without a camera, and the two people's nodes. ``look.scenery``
+        (domain randomisation, samples/render/randomise.py) recolours the studio and adds
+        lights; without it the studio is drawn as it always was."""
         import trimesh
         pr = self.pyrender
-        scene = pr.Scene(ambient_light=np.full(3, 0.35), bg_color=np.array([0.55, 0.55, 0.6, 1.0]))
+        sc = look.scenery
+        scene = pr.Scene(ambient_light=np.full(3, 0.35) if sc is None else sc.ambient,
+                         bg_color=np.array([0.55, 0.55, 0.6, 1.0]) if sc is None else
+                         np.array([*sc.background, 1.0]))
         people = []
-        for b, skin, clothes in (
-                (client, look.client_skin, {"pelvis": look.towel, "upperleg": look.towel}),
+        for b, skin, clothes, texture in (
+                (client, look.client_skin, {"pelvis": look.towel, "upperleg": look.towel},
+                 look.client_texture),
                 (therapist, look.therapist_skin,
                  {"spine": look.therapist_top, "clavicle": look.therapist_top,
-                  "pelvis": look.therapist_shorts, "upperleg": look.therapist_shorts})):
-            mesh = trimesh.Trimesh(b.vertices, b.faces, vertex_colors=body_colours(b, skin, clothes),
-                                   process=False)
+                  "pelvis": look.therapist_shorts, "upperleg": look.therapist_shorts},
+                 look.therapist_texture)):
+            colours = body_colours(b, skin, clothes)
+            if texture is not None:
+                colours = texture(b, colours)
+            mesh = trimesh.Trimesh(b.vertices, b.faces, vertex_colors=colours, process=False)
             people.append(scene.add(pr.Mesh.from_trimesh(mesh, smooth=True)))
         room = self.room
         table = trimesh.creation.box((room.table_length, room.table_width, room.table_top))
         table.apply_translation((0, 0, room.table_top / 2))
-        table.visual.vertex_colors = (90, 60, 40, 255)
+        table.visual.vertex_colors = (90, 60, 40, 255) if sc is None else (*sc.table, 255)
         scene.add(pr.Mesh.from_trimesh(table, smooth=False))
         floor = trimesh.creation.box((8.0, 8.0, 0.02))
-        floor.visual.vertex_colors = (150, 140, 125, 255)
+        floor.visual.vertex_colors = (150, 140, 125, 255) if sc is None else (*sc.floor, 255)
         scene.add(pr.Mesh.from_trimesh(floor, smooth=False))
         for centre, size in room.obstacles:
             box = trimesh.creation.box(size)
@@ -80,20 +107,16 @@ class Renderer:
             bar = trimesh.creation.cylinder(BAR_RADIUS, segment=(a, b))
             bar.visual.vertex_colors = (200, 200, 205, 255)
             scene.add(pr.Mesh.from_trimesh(bar, smooth=False))
-        # the light shines along light_dir, as a camera looking that way would look
-        up = (0, 1, 0) if abs(look.light_dir[1]) < 0.9 else (1, 0, 0)
-        light = np.eye(4)
-        light[:3, :3] = gl_pose(look_at((0, 0, 0), look.light_dir, np.eye(3), up=up))[:3, :3]
-        scene.add(pr.DirectionalLight(intensity=look.light_intensity), pose=light)
-        cam = self.camera
-        scene.add(pr.IntrinsicsCamera(cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2],
-                                      znear=0.05, zfar=20.0), pose=gl_pose(cam))
-        color, depth = self.offscreen.render(scene)
-        seg_map = {people[0]: (1, 1, 1), people[1]: (2, 2, 2)}
-        for node in scene.mesh_nodes:
-            seg_map.setdefault(node, (0, 0, 0))
-        seg, _ = self.offscreen.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
-        return Shot(color=color, depth=depth, owner=seg[..., 0].astype(np.int64))
+        lights = [(look.light_dir, np.ones(3), look.light_intensity)]
+        if sc is not None:
+            lights += list(sc.lights)
+        for direction, colour, intensity in lights:
+            # the light shines along its direction, as a camera looking that way would look
+            up = (0, 1, 0) if abs(direction[1]) < 0.9 else (1, 0, 0)
+            pose = np.eye(4)
+            pose[:3, :3] = gl_pose(look_at((0, 0, 0), direction, np.eye(3), up=up))[:3, :3]
+            scene.add(pr.DirectionalLight(color=colour, intensity=intensity), pose=pose)
+        return scene, people
 
 
 def visibility(kp_world: np.ndarray, camera: CameraModel, shot: Shot, owner: int,
