@@ -25,6 +25,8 @@ FILES = {
     "lite_engine": "pose_landmark_lite_engine.onnx",
     "full_engine": "pose_landmark_full_engine.onnx",
     "heavy_engine": "pose_landmark_heavy_engine.onnx",
+    # trained here on rendered studios (models/feet/): ankles, heels, toe tips from foot crops
+    "feet": "feet.onnx",
 }
 NAMES = ("detector", "lite", "full", "heavy")
 LANDMARK_NAMES = ("lite", "full", "heavy")

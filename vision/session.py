@@ -62,11 +62,12 @@ class SessionInput:
 
 def open_input(path: str | Path, kind: str | None = None, studio: Studio | None = None,
                model: str | None = None, device: str = "cpu",
-               canvas: bool = False) -> SessionInput:
+               canvas: bool = False, feet: bool | None = None) -> SessionInput:
     """Open a pose track or a video. ``kind``: "track" or "video" (default: by the name, a
     ``.jsonl`` file is a pose track). A video goes through the pose engine (``model``, default
     the audits' heavy one; the studio's table helps it find the client); a pose track's image
-    is None, or with ``canvas`` a dark frame to draw on. Raises PoseTrackError /
+    is None, or with ``canvas`` a dark frame to draw on. ``feet``: the feet model on or off
+    (None: EngineConfig's default). Raises PoseTrackError /
     FrameSourceError for input that cannot be read."""
     path = Path(path)
     if kind is None:
@@ -81,7 +82,8 @@ def open_input(path: str | Path, kind: str | None = None, studio: Studio | None 
     from vision.pose.video import open_video
     header, pairs, source = open_video(
         path, model or AUDIT_MODEL, table=None if studio is None else studio.table,
-        table_head=None if studio is None else studio.table_head, device=device)
+        table_head=None if studio is None else studio.table_head, device=device,
+        **({} if feet is None else {"feet": feet}))
     return SessionInput(kind, header, pairs, source.info.frame_count or None)
 
 

@@ -41,9 +41,10 @@ from .bench_suite import render, suite
 
 
 # -- auditing ---------------------------------------------------------------------------------
-def engine_track(d: Path, model: str | None = None) -> Path:
-    """The pose engine (the audit's model, or ``model``) on the session's video, as a pose
-    track, cached per onnxruntime and OpenCV version."""
+def engine_track(d: Path, model: str | None = None, feet: bool = True) -> Path:
+    """The pose engine (the audit's model, or ``model``; with the feet model or not) on the
+    session's video, as a pose track, cached per onnxruntime and OpenCV version and feet
+    model."""
     import cv2
     import onnxruntime
 
@@ -52,11 +53,14 @@ def engine_track(d: Path, model: str | None = None) -> Path:
     from vision.io.posetrack import PoseTrackWriter
     from vision.io.studio import load_studio
     model = model or AUDIT_MODEL
-    out = d / f"engine_{model}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
+    from models import model_info
+    tag = f"_feet{model_info('feet')['sha256'][:8]}" if feet else ""
+    out = d / f"engine_{model}{tag}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
     if out.is_file():
         return out
     st = load_studio(d / "studio.yaml")
-    header, frames, _ = track_from_video(d / "scene.mp4", model, st.table, st.table_head)
+    header, frames, _ = track_from_video(d / "scene.mp4", model, st.table, st.table_head,
+                                         feet=feet)
     tmp = out.with_suffix(".part")
     with PoseTrackWriter(tmp, header) as w:
         for fr in frames:

@@ -32,14 +32,16 @@ class AuditRun:
 
     def __init__(self, input: Path, studio=None, profile=None, model: Optional[str] = None,
                  snap_dir: Optional[Path] = None, device: str = "cpu",
-                 source: Optional[str] = None) -> None:
-        """``source``: the input's name in the report (default: ``input`` as given)."""
+                 source: Optional[str] = None, feet: Optional[bool] = None) -> None:
+        """``source``: the input's name in the report (default: ``input`` as given); ``feet``:
+        the feet model on or off (None: EngineConfig's default)."""
         from vision.io.frames import FrameSourceError
         from vision.io.posetrack import PoseTrackError
         from vision.session import SessionRunner, open_input
         self.input, self.snap_dir = input, snap_dir
         try:
-            self._input = open_input(input, studio=studio, model=model, device=device)
+            self._input = open_input(input, studio=studio, model=model, device=device,
+                                     feet=feet)
         except (PoseTrackError, FrameSourceError) as e:
             raise AuditInputError(str(e))
         self.header = self._input.header
@@ -91,6 +93,7 @@ def audit(
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="write the same page as a PDF (needs chromium)"),
     snapshots: Optional[Path] = typer.Option(None, "--snapshots", help="video input: one picture per alert here (default: beside the --html file)"),
     device: str = typer.Option("auto", "--device", help="where the pose engine runs: auto, cpu or cuda (auto: the GPU if onnxruntime has CUDA)"),
+    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="video input: re-read the therapist's feet with the feet model (models/feet.onnx; default: ASHIWATCH_FEET_MODEL=1 turns it on, else off)"),
 ) -> None:
     """Audit a session: steps, their zones, bar grip and alerts, as a JSON report (and an
     HTML/PDF report with one snapshot per alert)."""
@@ -105,7 +108,8 @@ def audit(
     if pdf is not None:
         _check_chromium()      # before a long audit, not after it
     try:
-        run = AuditRun(input, st, prof, model, snap_dir, device)
+        run = AuditRun(input, st, prof, model, snap_dir, device,
+                       feet=feet_model)
         # a video goes through the pose engine: show progress on long work (stderr)
         with Progress(TextColumn("audit {task.fields[name]}"), BarColumn(),
                       TextColumn("{task.completed} frames"), TimeRemainingColumn(),
@@ -346,6 +350,7 @@ def evaluate(
     rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
+    feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, with and without the feet model, per camera place"),
     keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.safety.steps.KP_SIGMA_CM)"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
@@ -359,6 +364,10 @@ def evaluate(
         except ImportError as e:
             raise fail(f"the rendered benchmark needs the render extra and OSMesa "
                        f"(bash scripts/setup): {e}")
+        if feet_error:
+            from samples.render import feet_error as fe
+            fe.run(split, sessions, echo=typer.echo)
+            return
         if keypoint_error:
             for model in ("heavy", "full", "lite"):
                 typer.echo(f"engine:{model}: {benchmark.keypoint_sigma(split, model)} "

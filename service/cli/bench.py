@@ -31,18 +31,22 @@ def register(app: typer.Typer) -> None:
                        f"letterboxed to 1280x720, {frames_per_cam} each")
             typer.echo(f"{'threads':>7} {'fps':>7} {'ms/frame':>9} {'people/frame':>12} "
                        f"{'ms/person-frame':>15} | {'decode':>6} {'detect':>6} {'crops':>6} "
-                       f"{'landmk':>6} {'other':>6}  (ms per frame)")
+                       f"{'landmk':>6} {'feet':>6} {'other':>6}  (ms per frame) | feet model "
+                       f"ms/person-frame")
             for threads in (1, 2):
                 r = b.run_engine(clip, threads, model)
                 s = r.stage_ms
                 typer.echo(f"{threads:>7} {r.fps:>7.1f} {1e3 / r.fps:>9.2f} "
                            f"{r.person_frames / r.frames:>12.2f} {r.ms_per_person_frame:>15.2f} | "
                            f"{s['decode']:>6.2f} {s['detector']:>6.2f} {s['crops']:>6.2f} "
-                           f"{s['landmarks']:>6.2f} {s['other']:>6.2f}")
+                           f"{s['landmarks']:>6.2f} {s['feet']:>6.2f} {s['other']:>6.2f} | "
+                           f"{r.feet_ms_per_person_frame:.2f} (goal <= 3)")
                 figures[f"engine_{threads}t"] = dict(
                     fps=r.fps, ms_per_person_frame=r.ms_per_person_frame,
                     people_per_frame=r.person_frames / r.frames,
-                    crops_inferred_per_frame=r.inferred / r.frames, stage_ms=s)
+                    crops_inferred_per_frame=r.inferred / r.frames, stage_ms=s,
+                    feet_ms_per_person_frame=r.feet_ms_per_person_frame,
+                    feet_people_per_frame=r.feet_people / r.frames)
             frames = b.read_frames(clip, 120)
             lm = b.landmark_model_times(frames, model)
             figures["landmark_model"] = lm

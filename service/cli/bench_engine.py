@@ -61,6 +61,8 @@ class EngineRun:
     frames: int = 0
     person_frames: int = 0  # people reported, summed over frames
     inferred: int = 0  # landmark crops actually run
+    feet_people: int = 0  # people whose feet the feet model re-read
+    feet_s: float = 0.0
     wall_s: float = 0.0
     stage_ms: dict = field(default_factory=dict)  # mean per frame
 
@@ -72,11 +74,16 @@ class EngineRun:
     def ms_per_person_frame(self) -> float:
         return self.wall_s * 1e3 / max(self.person_frames, 1)
 
+    @property
+    def feet_ms_per_person_frame(self) -> float:
+        """The feet model's cost (crops and both passes) per person it re-read."""
+        return self.feet_s * 1e3 / max(self.feet_people, 1)
+
 
 def run_engine(clip: Path, threads: int, model: str = "full") -> EngineRun:
     engine = PoseEngine(EngineConfig(model=model, threads=threads))
     run = EngineRun(threads=threads)
-    sums = dict(decode=0.0, detector=0.0, crops=0.0, landmarks=0.0, other=0.0)
+    sums = dict(decode=0.0, detector=0.0, crops=0.0, landmarks=0.0, feet=0.0, other=0.0)
     with FrameSource(clip) as src:
         it = iter(src)
         # warm-up outside the clock: first ONNX calls allocate
@@ -97,7 +104,11 @@ def run_engine(clip: Path, threads: int, model: str = "full") -> EngineRun:
             sums["detector"] += tm.detector_ms / 1e3
             sums["crops"] += tm.crops_ms / 1e3
             sums["landmarks"] += tm.landmarks_ms / 1e3
-            sums["other"] += (t2 - t1) - (tm.detector_ms + tm.crops_ms + tm.landmarks_ms) / 1e3
+            sums["feet"] += tm.feet_ms / 1e3
+            sums["other"] += (t2 - t1) - (tm.detector_ms + tm.crops_ms + tm.landmarks_ms
+                                          + tm.feet_ms) / 1e3
+            run.feet_people += tm.feet_people
+            run.feet_s += tm.feet_ms / 1e3
             run.frames += 1
             run.person_frames += len(res.frame.people)
             run.inferred += tm.people_inferred

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +37,11 @@ class EngineConfig:
     # from a tight region (one more crop per moving person per frame), and each new detection
     # turned upside down as well (detector frames only). None: on with a studio table.
     refine: bool | None = None
+    # The feet model (vision/pose/feet.py, models/feet.onnx): each standing person's ankles,
+    # heels and toe tips re-read from high-resolution crops. Off by default until it is
+    # measured on the whole rendered benchmark and on real footage (docs/models.md); on with
+    # feet=True or ASHIWATCH_FEET_MODEL=1 in the environment (the service's cameras and jobs).
+    feet: bool = field(default_factory=lambda: os.environ.get("ASHIWATCH_FEET_MODEL", "0") == "1")
 
     @property
     def refines(self) -> bool:

@@ -17,7 +17,9 @@ each step a part with its own module:
    reading, labels turned to agree with the feet; a client read from the front is mirrored
    (face-down);
 6. tracking (vision.pose.tracker): readings are checked before they replace a track's
-   keypoints, held, dropped, or seed new tracks.
+   keypoints, held, dropped, or seed new tracks;
+7. the feet model (vision.pose.feet, ``feet``): the ankles, heels and toe tips of each person
+   not lying on the table, re-read from crops at full resolution.
 See docs/pose-engine.md.
 """
 
@@ -33,6 +35,7 @@ from models import model_path
 from vision.io.posetrack import Frame
 from .config import MODELS, EngineConfig
 from .detector import PoseDetector
+from .feet import FOOT_POINTS, FeetModel
 from .inference import BatchedReader, StageTimes
 from .landmarks import LandmarkModel
 from .plan import RegionPlanner
@@ -78,6 +81,8 @@ class PoseEngine:
         self.reader = BatchedReader(self.landmarks)
         self.post = PostProcessor(self.cfg)
         self.tracker = Tracker(self.cfg)
+        self.feet = FeetModel(model_path("feet"), self.cfg.threads, device=self.device) \
+            if self.cfg.feet else None
         self.reset()
 
     def reset(self) -> None:
@@ -107,4 +112,27 @@ class PoseEngine:
         res, requests = self.post.apply(res, plan.requests)
         self.tracker.update(res, requests, t, k)
         times.post_ms = (time.perf_counter() - t0) * 1e3
-        return EngineResult(frame=self.tracker.current_frame(t), times=times)
+        frame = self.tracker.current_frame(t)
+        if self.feet is not None:
+            self._read_feet(image, frame, times)
+        return EngineResult(frame=frame, times=times)
+
+    def _read_feet(self, image: np.ndarray, frame: Frame, times: StageTimes) -> None:
+        """The feet model on everyone not lying on the table (the therapist; a client's feet
+        are the landmark model's), on this frame's pixels even when the landmarks are held
+        from an earlier reading: their ankle, heel and toe tip replaced in the frame, with the
+        model's visibility. The tracks keep BlazePose's (the next regions come from them)."""
+        ids = {tr.id for tr in self.tracker.tracks if not tr.lying}
+        people = [p for p in frame.people if p.id in ids]
+        if not people:
+            return
+        t0 = time.perf_counter()
+        reading = self.feet.read(image, np.stack([p.kp for p in people]))
+        for i, person in enumerate(people):
+            for j, side in enumerate(("left", "right")):
+                row = 2 * i + j
+                idx = list(FOOT_POINTS[side][:3])
+                person.kp[idx, :2] = reading.xy[row]
+                person.kp[idx, 2] = reading.visibility[row]
+        times.feet_ms = (time.perf_counter() - t0) * 1e3
+        times.feet_people = len(people)

@@ -19,6 +19,8 @@ class StageTimes:
     crops_ms: float = 0.0
     landmarks_ms: float = 0.0
     post_ms: float = 0.0  # from the readings' settling to the tracks' update
+    feet_ms: float = 0.0  # the feet model: crops and its two batched calls
+    feet_people: int = 0  # people whose feet it re-read
     detector_runs: int = 0
     people_inferred: int = 0
 

@@ -48,13 +48,15 @@ def open_writer(path: str | Path, fps: float, width: int, height: int) -> cv2.Vi
 
 def open_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
                table_head: np.ndarray | None = None, device: str = "cpu",
+               feet: bool | None = None,
                ) -> tuple[Header, Iterator[tuple[np.ndarray, Frame]], FrameSource]:
     """A video (or image, or camera) through the pose engine: header, a lazy iterator of
     (image, Frame), and the source (its ``info.frame_count`` sizes a progress bar). Raises
-    vision.io.frames.FrameSourceError for input that gives no frames."""
+    vision.io.frames.FrameSourceError for input that gives no frames. ``feet``: the feet
+    model (EngineConfig.feet)."""
     source = FrameSource(path)
     engine = PoseEngine(EngineConfig(model=model, table=table, table_head=table_head,
-                                     device=device))
+                                     device=device, **({} if feet is None else {"feet": feet})))
     header = Header(fps=source.info.fps, width=source.info.width, height=source.info.height,
                     source=engine.source)
 
@@ -67,7 +69,7 @@ def open_video(path: str | Path, model: str = "full", table: np.ndarray | None =
 
 def track_from_video(path: str | Path, model: str = "full", table: np.ndarray | None = None,
                      table_head: np.ndarray | None = None, device: str = "cpu",
-                     ) -> tuple[Header, Iterator[Frame], FrameSource]:
+                     feet: bool | None = None) -> tuple[Header, Iterator[Frame], FrameSource]:
     """Pose track of a video: as ``open_video``, the Frames only."""
-    header, pairs, source = open_video(path, model, table, table_head, device)
+    header, pairs, source = open_video(path, model, table, table_head, device, feet)
     return header, (frame for _, frame in pairs), source
