@@ -67,8 +67,7 @@ def cut(image: np.ndarray, centres: np.ndarray, sides: np.ndarray) -> np.ndarray
     black)."""
     out = np.zeros((len(centres), INPUT, INPUT, 3), np.uint8)
     for i, (c, s) in enumerate(zip(centres, sides)):
-        # INTER_AREA is not available to warpAffine; a wide crop is averaged first so that
-        # a downscale does not alias
+        # bilinear, as the training crops are cut (models/feet/data.py calls this function)
         out[i] = cv2.warpAffine(image, crop_matrix(c, s), (INPUT, INPUT), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT)
     return out
