@@ -52,3 +52,15 @@ class FeetNet(nn.Module):
         v = (p.sum(3) * self.grid).sum(-1)
         vis = torch.sigmoid(self.vis(f5.mean((2, 3))))
         return torch.stack([u, v], -1), vis, heat
+
+
+class Exported(nn.Module):
+    """The graph the runtime loads: crops -> uv, visibility (the heat maps stay inside)."""
+
+    def __init__(self, model: FeetNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        uv, vis, _ = self.model(x)
+        return uv, vis

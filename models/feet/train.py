@@ -84,29 +84,13 @@ def px_errors(model, data, batch: int = 256) -> dict:
     return out
 
 
-class Export:
-    """The graph the runtime loads: crops -> uv, visibility (the heat maps stay inside)."""
-
-    def __new__(cls, model):
-        import torch
-
-        class _E(torch.nn.Module):
-            def __init__(self, m):
-                super().__init__()
-                self.m = m
-
-            def forward(self, x):
-                uv, vis, _ = self.m(x)
-                return uv, vis
-        return _E(model)
-
-
 def export(model, path: Path) -> None:
     import torch
     from vision.pose.feet import INPUT
+    from .net import Exported
     model.eval()
     x = torch.zeros((2, INPUT, INPUT, 3), dtype=torch.uint8)
-    torch.onnx.export(Export(model), (x,), str(path), input_names=["crops"],
+    torch.onnx.export(Exported(model), (x,), str(path), input_names=["crops"],
                       output_names=["uv", "visibility"], opset_version=17, dynamo=False,
                       dynamic_axes={"crops": {0: "n"}, "uv": {0: "n"}, "visibility": {0: "n"}})
 
