@@ -57,11 +57,25 @@ def test_the_model_reads_every_crop_of_a_batch_as_it_reads_it_alone():
     model = F.FeetModel(model_path("feet"), threads=1)
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 255, (3, F.INPUT, F.INPUT, 3), dtype=np.uint8)
-    uv, vis = model.infer(crops)
+    right = np.array([False, True, False])
+    uv, vis = model.infer(crops, right)
     assert uv.shape == (3, 3, 2) and vis.shape == (3, 3)
     assert ((vis >= 0) & (vis <= 1)).all()
-    one, _ = model.infer(crops[1:2])
+    one, _ = model.infer(crops[1:2], right[1:2])
     assert np.allclose(one[0], uv[1], atol=1e-5)
+
+
+def test_a_right_foot_is_read_as_the_mirror_of_a_left_one():
+    """The model looks for left feet; a right foot's crop is mirrored in and its points out, so
+    a crop read as a right foot gives the mirror image of its mirror read as a left one."""
+    model = F.FeetModel(model_path("feet"), threads=1)
+    crop = np.random.default_rng(1).integers(0, 255, (1, F.INPUT, F.INPUT, 3), dtype=np.uint8)
+    as_right, _ = model.infer(crop, np.array([True]))
+    mirrored_as_left, _ = model.infer(crop[:, :, ::-1].copy(), np.array([False]))
+    assert np.allclose(as_right[..., 0], 1 - mirrored_as_left[..., 0], atol=1e-5)
+    assert np.allclose(as_right[..., 1], mirrored_as_left[..., 1], atol=1e-5)
+    back, _ = F.flip_right(crop, None, np.array([True]))
+    assert np.array_equal(F.flip_right(back, None, np.array([True]))[0], crop)
 
 
 @pytest.fixture(scope="module")

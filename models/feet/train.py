@@ -1,8 +1,10 @@
 """Train the feet model on the rendered crops and export it (``python -m models.feet.train``).
 
-Reads the shards of ``models.feet.data`` (the last one is the validation set: other looks,
-poses and cameras than the rest), trains ``FeetNet`` on the CPU with fixed seeds (Adam, cosine
-learning rate; the eight flips and quarter turns of each crop), prints each epoch's losses,
+Reads the shards of ``models.feet.data`` (one, ``--val``, is the validation set: other looks,
+poses and cameras than the rest), mirrors the right feet into left ones as the runtime does
+(vision.pose.feet.flip_right), trains ``FeetNet`` on the CPU with fixed seeds (Adam, one-cycle
+learning rate; the four quarter turns of each crop, no flips, which would turn a left foot into
+a right one), prints each epoch's losses,
 validation pixel errors and time, and writes ``models/feet.onnx``, its manifest entry
 (models/manifest.json, ``feet``: sha256, data recipe, training settings, figures, licence) and
 ``models/feet/train_log.json``.
@@ -27,13 +29,22 @@ OUT = MODELS_DIR / "feet.onnx"
 LOG = MODELS_DIR / "feet" / "train_log.json"
 
 
+VAL = "shard_20261221.npz"
+TURNS = (0, 3, 5, 6)   # the flip/transpose combinations that are rotations (an even number)
+
+
 def load(paths: list[Path]) -> dict[str, np.ndarray]:
+    """Shards -> one set, right feet mirrored into left ones."""
+    from vision.pose.feet import flip_right
     parts = [np.load(p) for p in paths]
-    return {k: np.concatenate([p[k] for p in parts]) for k in ("x", "uv", "vis", "px")}
+    d = {k: np.concatenate([p[k] for p in parts]) for k in ("x", "uv", "vis", "px", "right")}
+    d["x"], d["uv"] = flip_right(d["x"], d["uv"], d["right"])
+    return d
 
 
 def dihedral(x, uv, k: int):
-    """One of the 8 flips/turns of crops (N, H, W, 3) and their points (N, 3, 2), in torch."""
+    """One of the 8 flips/turns of crops (N, H, W, 3) and their points (N, 3, 2), in torch
+    (bit 0: flip left-right, bit 1: flip up-down, bit 2: transpose)."""
     import torch
     if k & 1:
         x, uv = x.flip(2), torch.stack([1 - uv[..., 0], uv[..., 1]], -1)
@@ -101,7 +112,8 @@ def main(argv=None) -> None:
     from .net import FeetNet
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=None)
-    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--val", default=VAL, help="the validation shard's file name")
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--width", type=int, default=16)
@@ -113,12 +125,14 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(a.seed)
     shards = sorted((a.data or default_out()).glob("shard_*.npz"))
-    if len(shards) < 2:
-        raise SystemExit(f"need at least 2 shards in {a.data or default_out()}: run "
-                         "python -m models.feet.data first")
-    train, val = load(shards[:-1]), load(shards[-1:])
-    print(f"train {len(train['x'])} crops from {len(shards) - 1} shards, validation "
-          f"{len(val['x'])} ({shards[-1].name})", flush=True)
+    held = [s for s in shards if s.name == a.val]
+    shards = [s for s in shards if s.name != a.val]
+    if not held or not shards:
+        raise SystemExit(f"need the validation shard {a.val} and at least one more in "
+                         f"{a.data or default_out()}: run python -m models.feet.data first")
+    train, val = load(shards), load(held)
+    print(f"train {len(train['x'])} crops from {len(shards)} shards, validation "
+          f"{len(val['x'])} ({a.val})", flush=True)
     model = FeetNet(a.width)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     steps = a.epochs * (len(train["x"]) // a.batch)
@@ -132,7 +146,7 @@ def main(argv=None) -> None:
         sums = np.zeros(3)
         for b in range(len(order) // a.batch):
             idx = torch.from_numpy(order[b * a.batch:(b + 1) * a.batch])
-            x, uv = dihedral(x_all[idx], uv_all[idx], int(rng.integers(8)))
+            x, uv = dihedral(x_all[idx], uv_all[idx], int(rng.choice(TURNS)))
             l_uv, l_heat, l_vis, _, _ = losses(model, x.contiguous(), uv, vis_all[idx])
             loss = l_uv + 0.05 * l_heat + 0.2 * l_vis
             opt.zero_grad()
@@ -156,7 +170,8 @@ def main(argv=None) -> None:
         "source": {"trained": "models/feet/train.py", "data": "models/feet/data.py",
                    "renderer": "samples/render (anny bodies, pyrender), randomised by "
                                "samples/render/randomise.py",
-                   "data_recipe": {"shards": [s.name for s in shards], "train_crops":
+                   "data_recipe": {"shards": [s.name for s in shards], "validation": a.val,
+                                   "train_crops":
                                    int(len(train["x"])), "validation_crops": int(len(val["x"])),
                                    "command": "python -m models.feet.data --poses 1600 "
                                               "--shards 16 --workers 2"},
@@ -169,7 +184,8 @@ def main(argv=None) -> None:
         "inputs": [{"name": "crops", "shape": ["n", 96, 96, 3], "dtype": "uint8",
                     "layout": "NHWC", "color": "BGR",
                     "meaning": "square crops around one foot each, cut by "
-                               "vision.pose.feet.cut"}],
+                               "vision.pose.feet.cut, right feet mirrored into left ones "
+                               "(vision.pose.feet.flip_right)"}],
         "outputs": [{"name": "uv", "shape": ["n", 3, 2], "dtype": "float32",
                      "meaning": "ankle, heel, toe tip (x, y) in crop units 0..1"},
                     {"name": "visibility", "shape": ["n", 3], "dtype": "float32",

@@ -6,7 +6,9 @@ feet model sees a square crop around one foot, cut from the frame at full resolu
 landmark model's own ankle, heel and toe tip, and returns the ankle, heel and toe tip in it with
 a visibility each. It runs twice per foot: the first crop is wide enough to find a foot that
 the landmark model placed half a foot off; the second is centred on what the first found. All
-crops of a frame go through one batched ONNX Runtime call per pass.
+crops of a frame go through one batched ONNX Runtime call per pass. Right feet are mirrored
+into left ones (``flip_right``) before the model and back after it: the model always looks for
+a left foot, so in a crop that holds both feet it knows which one it is after.
 
 The crop's geometry (``foot_boxes``, ``cut``) is shared with the training data (models/feet/
 data.py), so the model is trained on the crops it will be given.
@@ -73,6 +75,18 @@ def cut(image: np.ndarray, centres: np.ndarray, sides: np.ndarray) -> np.ndarray
     return out
 
 
+def flip_right(crops: np.ndarray | None, uv: np.ndarray | None, right: np.ndarray):
+    """Mirror the rows of right feet (``right`` (N,) bool) left to right: crops (N, H, W, 3)
+    and/or crop-normalised points (N, K, 2). Its own inverse; (copies, the inputs are kept)."""
+    if crops is not None:
+        crops = crops.copy()
+        crops[right] = crops[right][:, :, ::-1]
+    if uv is not None:
+        uv = uv.copy()
+        uv[right, :, 0] = 1.0 - uv[right, :, 0]
+    return crops, uv
+
+
 def to_image(uv: np.ndarray, centres: np.ndarray, sides: np.ndarray) -> np.ndarray:
     """Crop-normalised (N, K, 2) in [0, 1] -> image px."""
     return centres[:, None, :] + (uv - 0.5) * sides[:, None, None]
@@ -93,20 +107,25 @@ class FeetModel:
         self.session = make_session(path, threads, device)
         self.input = self.session.get_inputs()[0].name
 
-    def infer(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def infer(self, crops: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crops as cut, ``right`` (N,) which of them hold a right foot -> uv (N, 3, 2) in the
+        crops as cut, visibility (N, 3)."""
+        crops, _ = flip_right(crops, None, right)
         uv, vis = self.session.run(None, {self.input: crops})
-        return uv.astype(np.float64), vis.astype(np.float64)
+        _, uv = flip_right(None, uv.astype(np.float64), right)
+        return uv, vis.astype(np.float64)
 
     def read(self, image: np.ndarray, kp: np.ndarray) -> FeetReading:
         """Both feet of each of (P, 33, >=2) people: (2P, ...) rows, left then right per person."""
         centres, sides = foot_boxes(kp, WIDE)
         centres, sides = centres.reshape(-1, 2), sides.reshape(-1)
-        uv, _ = self.infer(cut(image, centres, sides))
+        right = np.tile([False, True], len(kp))
+        uv, _ = self.infer(cut(image, centres, sides), right)
         first = to_image(uv, centres, sides)
         # second pass: centred on what the first found, at a side from the foot it found
         a, h, t = first[:, 0], first[:, 1], first[:, 2]
         length = np.maximum(np.linalg.norm(t - h, axis=-1), 0.9 * np.linalg.norm(t - a, axis=-1))
         centres2 = first.mean(axis=1)
         sides2 = np.clip(TIGHT * length, MIN_SIDE_PX, sides)
-        uv, vis = self.infer(cut(image, centres2, sides2))
+        uv, vis = self.infer(cut(image, centres2, sides2), right)
         return FeetReading(xy=to_image(uv, centres2, sides2), visibility=vis)
