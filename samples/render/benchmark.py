@@ -41,10 +41,10 @@ from .bench_suite import render, suite
 
 
 # -- auditing ---------------------------------------------------------------------------------
-def engine_track(d: Path, model: str | None = None, feet: bool = True) -> Path:
-    """The pose engine (the audit's model, or ``model``; with the feet model or not) on the
-    session's video, as a pose track, cached per onnxruntime and OpenCV version and feet
-    model."""
+def engine_track(d: Path, model: str | None = None, feet: bool | None = None) -> Path:
+    """The pose engine (the audit's model, or ``model``; with the feet model or not, by default
+    as the engine is set: vision.pose.config.EngineConfig.feet) on the session's video, as a
+    pose track, cached per onnxruntime and OpenCV version and feet model."""
     import cv2
     import onnxruntime
 
@@ -52,7 +52,9 @@ def engine_track(d: Path, model: str | None = None, feet: bool = True) -> Path:
     from vision.pose.video import track_from_video
     from vision.io.posetrack import PoseTrackWriter
     from vision.io.studio import load_studio
+    from vision.pose.config import EngineConfig
     model = model or AUDIT_MODEL
+    feet = EngineConfig().feet if feet is None else feet
     from models import model_info
     tag = f"_feet{model_info('feet')['sha256'][:8]}" if feet else ""
     out = d / f"engine_{model}{tag}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
@@ -80,10 +82,11 @@ def audit(track: Path, studio: Path) -> dict:
 INPUTS = ("video", "truth track", "truth, all seen")
 
 
-def run(split: str = "dev", only: int | None = None, echo=print, root: Path | None = None
-        ) -> dict[str, Score]:
-    """Render (cached), audit and score the split; prints a table per session and the totals;
-    returns the totals per input."""
+def run(split: str = "dev", only: int | None = None, echo=print, root: Path | None = None,
+        feet: bool | None = None) -> dict[str, Score]:
+    """Render (cached), audit and score the split (the video read with the feet model or not:
+    ``engine_track``); prints a table per session and the totals; returns the totals per
+    input."""
     from .evaluate import all_seen
     t0 = time.perf_counter()
     sessions = suite(split)[:only] if only else suite(split)
@@ -94,7 +97,7 @@ def run(split: str = "dev", only: int | None = None, echo=print, root: Path | No
         d = render(sess, root)
         t_render = time.perf_counter() - t1
         truth = json.loads((d / "scene.truth.json").read_text())
-        tracks = {"video": engine_track(d), "truth track": d / "truth.jsonl",
+        tracks = {"video": engine_track(d, feet=feet), "truth track": d / "truth.jsonl",
                   "truth, all seen": all_seen(d / "truth.jsonl")}
         for k, tr in tracks.items():
             sc = score(audit(tr, d / "studio.yaml"), truth, sess.name)
@@ -157,15 +160,15 @@ def foot_errors(engine: Path, truth: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v).reshape(-1, 2) for k, v in out.items()}
 
 
-def keypoint_sigma(split: str = "dev", model: str | None = None, root: Path | None = None
-                   ) -> dict[str, tuple[float, float]]:
+def keypoint_sigma(split: str = "dev", model: str | None = None, root: Path | None = None,
+                   feet: bool = False) -> dict[str, tuple[float, float]]:
     """1 sigma (along, across the foot) of the engine's heel and toe tip over the split, from
     the median absolute error (/ 0.674, the median of |N(0, 1)|), in cm at the torso scale."""
     from vision.pose.engine import AUDIT_MODEL
     errs: dict[str, list] = {"heel": [], "toe": []}
     for sess in suite(split):
         d = render(sess, root)
-        e = foot_errors(engine_track(d, model or AUDIT_MODEL), d / "truth.jsonl")
+        e = foot_errors(engine_track(d, model or AUDIT_MODEL, feet=feet), d / "truth.jsonl")
         for k in errs:
             errs[k].append(e[k])
     return {k: tuple(round(float(np.median(np.abs(np.concatenate(v)[:, i])) / 0.674), 1)

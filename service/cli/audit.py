@@ -351,6 +351,7 @@ def evaluate(
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
     feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, with and without the feet model, per camera place"),
+    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="with --rendered: read the videos with the feet model or without it (default: as ASHIWATCH_FEET_MODEL sets the engine)"),
     keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.safety.steps.KP_SIGMA_CM)"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
@@ -369,11 +370,13 @@ def evaluate(
             fe.run(split, sessions, echo=typer.echo)
             return
         if keypoint_error:
-            for model in ("heavy", "full", "lite"):
-                typer.echo(f"engine:{model}: {benchmark.keypoint_sigma(split, model)} "
+            for model, feet in (("heavy", True), ("heavy", False), ("full", False),
+                                ("lite", False)):
+                typer.echo(f"engine:{model}{'+feet' if feet else ''}: "
+                           f"{benchmark.keypoint_sigma(split, model, feet=feet)} "
                            f"(1 sigma along, across the foot; cm at the torso's scale)")
             return
-        benchmark.run(split, sessions, echo=typer.echo)
+        benchmark.run(split, sessions, echo=typer.echo, feet=feet_model)
         return
     from samples.evaluate import format_table, run_suite
     if suite not in ("small", "large", "stress"):

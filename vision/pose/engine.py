@@ -66,7 +66,7 @@ class PoseEngine:
     @property
     def source(self) -> str:
         """What a pose track's header names as its keypoints' maker (vision.io.posetrack.Header)."""
-        return f"engine:{self.cfg.model}"
+        return f"engine:{self.cfg.model}" + ("+feet" if self.cfg.feet else "")
 
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
@@ -120,8 +120,12 @@ class PoseEngine:
     def _read_feet(self, image: np.ndarray, frame: Frame, times: StageTimes) -> None:
         """The feet model on everyone not lying on the table (the therapist; a client's feet
         are the landmark model's), on this frame's pixels even when the landmarks are held
-        from an earlier reading: their ankle, heel and toe tip replaced in the frame, with the
-        model's visibility. The tracks keep BlazePose's (the next regions come from them)."""
+        from an earlier reading: their ankle, heel and toe tip placed where the model finds them.
+        The visibilities stay the landmark model's: the feet model's own are not calibrated on
+        whole sessions (its heels read 0.44 at the median where the renders' truth sees them,
+        docs/models.md), and the steps' gate (vision.safety.steps.StepParams.min_vis) is tuned
+        on the landmark model's. The tracks keep BlazePose's points (the next regions come
+        from them)."""
         ids = {tr.id for tr in self.tracker.tracks if not tr.lying}
         people = [p for p in frame.people if p.id in ids]
         if not people:
@@ -133,6 +137,5 @@ class PoseEngine:
                 row = 2 * i + j
                 idx = list(FOOT_POINTS[side][:3])
                 person.kp[idx, :2] = reading.xy[row]
-                person.kp[idx, 2] = reading.visibility[row]
         times.feet_ms = (time.perf_counter() - t0) * 1e3
         times.feet_people = len(people)

@@ -44,6 +44,8 @@ from vision.safety.zones import Atlas, decide, default_atlas, probabilities_out,
 # locked onnxruntime 1.32.0 / OpenCV 5.1.0.95; 12 sessions, 6 camera places).
 KP_SIGMA_CM: dict[str | None, dict[str, tuple[float, float]]] = {
     "engine:heavy": {"heel": (3.3, 2.3), "toe": (5.5, 2.1)},
+    # with the feet model (vision/pose/feet.py; models/feet.onnx sha256 00b41be5…, 2026-12-06)
+    "engine:heavy+feet": {"heel": (2.3, 1.7), "toe": (0.9, 1.0)},
     "engine:full": {"heel": (3.8, 3.2), "toe": (5.9, 3.1)},
     "engine:lite": {"heel": (8.5, 5.4), "toe": (10.8, 4.6)},
     "truth": {"heel": (0.0, 0.0), "toe": (0.0, 0.0)},
@@ -53,7 +55,11 @@ KP_SIGMA_CM[None] = KP_SIGMA_CM["engine:lite"]
 
 
 def params_for(source: str | None) -> "StepParams":
-    """Step parameters for keypoints from ``source`` (a pose track header's)."""
+    """Step parameters for keypoints from ``source`` (a pose track header's). A model read with
+    the feet model that was not measured so takes the landmark model's own figure (the feet
+    model places feet nearer, so that errs wide)."""
+    if source not in KP_SIGMA_CM and source and source.endswith("+feet"):
+        source = source[: -len("+feet")]
     return StepParams(kp_sigma_cm=dict(KP_SIGMA_CM.get(source, KP_SIGMA_CM[None])))
 
 
