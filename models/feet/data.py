@@ -10,7 +10,10 @@ camera advisor's places, which are kept for measuring (samples/render/candidates
 camera and foot a crop is cut exactly as the engine cuts it (vision/pose/feet.py) around a
 simulated estimate of the landmark model's foot (the true points moved by errors as large as
 BlazePose's, now and then by a whole foot), for the first pass, or around the foot found for
-the second; only the crop's window is rendered, at the frame's own pixel density, then put
+the second. With ``--floor`` a share of the poses has the therapist standing on the floor
+anywhere around the table, turned any way, seen mostly by low cameras (0.3-1.7 m, as a phone
+or a tripod films feet on the floor: the landmark model's own home ground, which the model must
+not read worse than it). Only the crop's window is rendered, at the frame's own pixel density, then put
 through a studio camera's faults (randomise.degrade).
 
 Output: ``shard_<seed>.npz`` in ``--out`` (default ``$ASHIWATCH_CACHE/feet``): ``x`` (N, 96,
@@ -78,6 +81,35 @@ def random_step(rng):
     return Step(left, right, lift=lift, arms_up=bool(rng.random() < 0.8), yaw=yaw, extra=extra)
 
 
+def on_floor(therapist, rng):
+    """The posed therapist moved onto the floor somewhere beside the table, turned any way."""
+    from samples.render.room import DEFAULT_ROOM as room
+    a = float(rng.uniform(0, 2 * np.pi))
+    R = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+    feet = therapist.keypoints[[29, 30, 31, 32]].mean(0)
+    spot = np.array([rng.uniform(-(room.table_length / 2 + 0.6), room.table_length / 2 + 0.6),
+                     rng.choice([-1, 1]) * (room.table_width / 2 + rng.uniform(0.35, 0.9)), 0.0])
+    moved = therapist.transformed(R, spot - R @ feet)
+    return moved.transformed(np.eye(3), np.array([0.0, 0.0, -moved.vertices[:, 2].min()]))
+
+
+def low_camera(rng, feet: np.ndarray):
+    """A camera at 0.3-1.7 m, 1.2-3.5 m from the feet (``feet`` (3,) m), looking at them."""
+    from samples.render.cameras import CameraPreset, preset_camera
+    from samples.render.room import DEFAULT_ROOM as room
+    half_l, half_w = room.table_length / 2, room.table_width / 2
+    while True:
+        a, r = rng.uniform(0, 2 * np.pi), rng.uniform(1.2, 3.5)
+        eye = np.array([feet[0] + r * np.cos(a), feet[1] + r * np.sin(a), rng.uniform(0.3, 1.7)])
+        if abs(eye[0]) < half_l + 0.1 and abs(eye[1]) < half_w + 0.1:
+            continue   # inside the table
+        if abs(eye[0]) > half_l + 2.5 or abs(eye[1]) > half_w + 3.0:
+            continue   # beyond the studio's walls
+        target = feet + np.array([*rng.normal(0, 0.3, 2), rng.uniform(0.0, 0.6)])
+        return preset_camera(CameraPreset(tuple(eye), tuple(target), float(rng.uniform(45, 90))),
+                             WIDTH, HEIGHT)
+
+
 def simulated_estimate(rng, truth: np.ndarray) -> np.ndarray:
     """(4, 2) true ankle, heel, toe, knee px -> a landmark model's estimate of them."""
     length = max(np.linalg.norm(truth[2] - truth[1]), 8.0)
@@ -103,7 +135,7 @@ def depth_seen(px: np.ndarray, depth: np.ndarray, shot_depth: np.ndarray,
     return seen & inside
 
 
-def make_shard(seed: int, poses: int, out: Path) -> Path:
+def make_shard(seed: int, poses: int, out: Path, floor: float = 0.0) -> Path:
     import cv2
 
     from samples.render.posing import place_client, place_therapist
@@ -124,13 +156,20 @@ def make_shard(seed: int, poses: int, out: Path) -> Path:
             client = place_client(look)
         step = random_step(rng)
         therapist = place_therapist(client, step, look)
-        if rng.random() < 0.08:
+        # (no draw when floor is 0: the shards made before it existed are made again alike)
+        standing = floor > 0 and rng.random() < floor
+        if standing:
+            therapist = on_floor(therapist, rng)
+        elif rng.random() < 0.08:
             therapist = beside_table(therapist)
         if renderer is None:
             renderer = Renderer(random_camera(rng, excluded))
         scene, _ = renderer.scene(client, therapist, np.zeros((0, 2, 3)), look)
         for _ in range(CAMERAS_PER_POSE):
-            cam = random_camera(rng, excluded)
+            if standing and rng.random() < 0.75:
+                cam = low_camera(rng, therapist.keypoints[[29, 30, 31, 32]].mean(0))
+            else:
+                cam = random_camera(rng, excluded)
             for side in ("left", "right"):
                 idx = list(FOOT_POINTS[side])
                 px, dep = cam.project_with_depth(therapist.keypoints[idx])
@@ -178,8 +217,8 @@ def make_shard(seed: int, poses: int, out: Path) -> Path:
 
 
 def _work(args):
-    seed, poses, out = args
-    return make_shard(seed, poses, Path(out))
+    seed, poses, out, floor = args
+    return make_shard(seed, poses, Path(out), floor)
 
 
 def main(argv=None) -> None:
@@ -189,11 +228,13 @@ def main(argv=None) -> None:
     ap.add_argument("--shards", type=int, default=12)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=20261206, help="first shard's seed")
+    ap.add_argument("--floor", type=float, default=0.0,
+                    help="share of poses with the therapist on the floor, filmed low")
     a = ap.parse_args(argv)
     out = a.out or default_out()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    jobs = [(a.seed + i, a.poses // a.shards, str(out)) for i in range(a.shards)
+    jobs = [(a.seed + i, a.poses // a.shards, str(out), a.floor) for i in range(a.shards)
             if not (out / f"shard_{a.seed + i}.npz").is_file()]
     import multiprocessing as mp
     with mp.get_context("spawn").Pool(a.workers) as pool:
