@@ -13,7 +13,8 @@ BlazePose's, now and then by a whole foot), for the first pass, or around the fo
 the second. With ``--floor`` a share of the poses has the therapist standing on the floor
 anywhere around the table, turned any way, seen mostly by low cameras (0.3-1.7 m, as a phone
 or a tripod films feet on the floor: the landmark model's own home ground, which the model must
-not read worse than it). Only the crop's window is rendered, at the frame's own pixel density, then put
+not read worse than it; tried, and it did not help: docs/models.md, the committed model is
+trained without it). Only the crop's window is rendered, at the frame's own pixel density, then put
 through a studio camera's faults (randomise.degrade).
 
 Output: ``shard_<seed>.npz`` in ``--out`` (default ``$ASHIWATCH_CACHE/feet``): ``x`` (N, 96,
