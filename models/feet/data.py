@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from samples.render.view_score import FEET   # the heels and toe tips
+
 WIDTH, HEIGHT = 1280, 720
 CAMERAS_PER_POSE = 4
 EXCLUDE_M = 0.35
@@ -84,14 +86,15 @@ def random_step(rng):
 
 def on_floor(therapist, rng):
     """The posed therapist moved onto the floor somewhere beside the table, turned any way."""
+    from samples.render.posing import _yaw
     from samples.render.room import DEFAULT_ROOM as room
-    a = float(rng.uniform(0, 2 * np.pi))
-    R = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
-    feet = therapist.keypoints[[29, 30, 31, 32]].mean(0)
+    R = _yaw(float(rng.uniform(0, 360)))
+    feet = therapist.keypoints[FEET].mean(0)
     spot = np.array([rng.uniform(-(room.table_length / 2 + 0.6), room.table_length / 2 + 0.6),
                      rng.choice([-1, 1]) * (room.table_width / 2 + rng.uniform(0.35, 0.9)), 0.0])
-    moved = therapist.transformed(R, spot - R @ feet)
-    return moved.transformed(np.eye(3), np.array([0.0, 0.0, -moved.vertices[:, 2].min()]))
+    shift = spot - R @ feet
+    shift[2] = -therapist.vertices[:, 2].min()   # a turn about z keeps heights: soles on the floor
+    return therapist.transformed(R, shift)
 
 
 def low_camera(rng, feet: np.ndarray):
@@ -166,9 +169,10 @@ def make_shard(seed: int, poses: int, out: Path, floor: float = 0.0) -> Path:
         if renderer is None:
             renderer = Renderer(random_camera(rng, excluded))
         scene, _ = renderer.scene(client, therapist, np.zeros((0, 2, 3)), look)
+        feet_at = therapist.keypoints[FEET].mean(0)
         for _ in range(CAMERAS_PER_POSE):
             if standing and rng.random() < 0.75:
-                cam = low_camera(rng, therapist.keypoints[[29, 30, 31, 32]].mean(0))
+                cam = low_camera(rng, feet_at)
             else:
                 cam = random_camera(rng, excluded)
             for side in ("left", "right"):
