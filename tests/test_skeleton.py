@@ -52,3 +52,36 @@ def test_the_projector_puts_a_foot_on_the_body_and_with_the_camera_on_the_floor_
     np.testing.assert_allclose(flat.body, apply_h(h, px))
     # the heights matter: taken as joints, the same pixels land farther out
     assert np.all(np.abs(flat.body) > np.abs(foot.body))
+
+
+def _foot_cov(eye):
+    """The covariance the projector gives a foot on the back seen from ``eye`` (world m), with
+    exact keypoints: only the height's share is left."""
+    from vision.safety.feet import HEIGHT_SIGMA_M
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    cam = C.look_at(eye, [0.0, 0.0, 0.77], K)
+    z_joints = 0.77
+    world = np.array([[-0.2, -0.2], [0.2, -0.2], [0.2, 0.2], [-0.2, 0.2]])
+    h = homography(cam.project(np.column_stack([world, np.full(4, z_joints)])), 100.0 * world)
+    feet_w = np.array([[0.03, 0.12], [0.03, -0.13]])
+    px = cam.project(np.column_stack([feet_w, z_joints + C.SKIN_ABOVE_JOINTS_M + SOLE]))
+    zero = {"heel": np.zeros(2), "toe": np.zeros(2)}
+    return FootProjector(h, cam, z_joints).foot(px[0], px[1], 0.0, zero).cov, HEIGHT_SIGMA_M
+
+
+def test_a_foot_seen_at_an_angle_is_unsure_across_the_back_by_its_height_not_along_it():
+    # From straight above a height error moves a point little; from a camera at 45 degrees on
+    # the +y side it moves it by sigma x tan(45 degrees) toward the camera: along body +y
+    # (here body = 100 x world), and not along x.
+    above, sigma = _foot_cov([0.0, 0.0, 3.0])
+    side, _ = _foot_cov([0.0, 2.0, 2.77])
+    assert np.all(np.sqrt(above[:, [0, 1], [0, 1]]) < 0.6)           # cm, < 10 % of the side's
+    heel_sd = np.sqrt(np.diag(side[0]))
+    assert heel_sd[1] == pytest.approx(100.0 * sigma, rel=0.15)      # tan(45 deg) = 1
+    assert heel_sd[0] < 0.2 * heel_sd[1]
+    # without the camera the height is not modelled here (the back's obliqueness is)
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    h = np.eye(3)
+    zero = {"heel": np.zeros(2), "toe": np.zeros(2)}
+    flat = FootProjector(h).foot(np.array([600.0, 300.0]), np.array([600.0, 400.0]), 0.0, zero)
+    np.testing.assert_allclose(flat.cov, 0.0, atol=1e-9)

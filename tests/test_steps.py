@@ -392,3 +392,11 @@ def test_a_step_located_on_few_of_its_frames_says_the_danger_zone_it_reaches():
     on = [s for s in steps if s.zone != "off_body"]
     assert len(on) == 1 and on[0].zone == "spine" and on[0].possible, on
     assert on[0].hidden_share > 0.5
+
+
+def test_only_the_generators_feet_are_at_the_heights_the_core_assumes():
+    from vision.safety.feet import HEIGHT_SIGMA_M
+    from vision.safety.steps import params_for
+    assert params_for("generated").height_sigma_m == 0.0
+    for source in ("truth", "engine:heavy", "engine:heavy+feet", None):
+        assert params_for(source).height_sigma_m == HEIGHT_SIGMA_M > 0

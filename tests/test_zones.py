@@ -134,3 +134,23 @@ def test_a_foot_unsure_by_more_than_the_back_is_wide_is_unknown_at_once():
     # saying so does not sample a disc of that size: that once took minutes per session)
     assert atlas.foot_zone(heel, toe, uncertainty_cm=np.array([1300.0, 40.0])) == "unknown"
     assert atlas.foot_zone(heel, toe, uncertainty_cm=np.array([0.0, 31.0])) == "unknown"
+
+
+def _p(**zones):
+    from vision.vocab import Zone
+    return np.array([zones.get(z.value, 0.0) for z in WORST_FIRST])
+
+
+def test_a_step_is_its_likeliest_danger_zone_but_a_glide_the_worst_it_surely_crossed():
+    from vision.safety.zones import decide
+    from vision.vocab import Zone
+    # a still foot: the zone under it is one of them, the likeliest is named, "possible" below
+    # P_SURE
+    assert decide(_p(spine=0.3, kidney=0.6, safe=0.1)) == (Zone.KIDNEY, True)
+    assert decide(_p(kidney=0.05, ribs=0.85, safe=0.1)) == (Zone.RIBS, False)
+    # a glide from the spine onto the ribs: each zone's peak comes from another part of its
+    # path; both are sure, and the worse one is its zone
+    assert decide(_p(spine=0.75, ribs=0.94, safe=0.6)) == (Zone.SPINE, False)
+    # a danger zone within the uncertainty is never read safe
+    assert decide(_p(spine=0.12, safe=0.88)) == (Zone.SPINE, True)
+    assert decide(_p(spine=0.05, safe=0.95)) == (Zone.SAFE, False)

@@ -24,6 +24,17 @@ from vision.safety.geometry import apply_h
 # How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
 SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
 
+# How far (1 sigma, m) a foot point's true height above the client's joint plane may be from the
+# heights vision/io/camera.py assumes: trunk depth varies between adults (chest and buttock
+# depth, SD about 2.5 cm, ANSUR II 2012), of which the joints-to-skin half and the joints' own
+# height each carry part; the back's relief (shoulder blades, the lumbar hollow, the spine's
+# groove between the erectors) and a heel or toe that is raised add about as much again. Seen
+# at an angle theta from the vertical, it moves the foot sigma x tan(theta) across the back,
+# toward or away from the camera: 2.5 cm from a camera at 45 degrees, with a 3 cm spine and a
+# ball of the foot ~1 cm from it. On the rendered benchmark's 12 bodies the per-session median
+# of this height error is within +-3 cm (samples/render: docs/rendered-scenes.md).
+HEIGHT_SIGMA_M = 0.025
+
 
 @dataclass(frozen=True)
 class FootPoints:
@@ -86,24 +97,36 @@ class FootProjector:
                                                    0.0)) + lift
 
     def foot(self, heel: np.ndarray, toe: np.ndarray, error_px: float,
-             sigma_px: dict[str, np.ndarray]) -> MappedFoot:
+             sigma_px: dict[str, np.ndarray], height_sigma_m: float = HEIGHT_SIGMA_M
+             ) -> MappedFoot:
         """A whole foot from its heel and toe-tip pixels: ``error_px``, the keypoint error
         that gives the slack; ``sigma_px``, the keypoints' 1-sigma error (along, across the
         foot in the image) per point ("heel", "toe"), which gives the covariances. One
         mapping of eight points: the two, each moved by the error along the foot, and each
         moved by its sigma along and across it (the columns of the map's Jacobian x sigma,
-        whose outer product is the point's covariance on the body)."""
+        whose outer product is the point's covariance on the body). The points' height above
+        the joint plane is known to ``height_sigma_m`` (HEIGHT_SIGMA_M): each is also mapped
+        that much higher, and the move (along the view's direction across the back) adds to its
+        covariance."""
         d = toe - heel
         n = float(np.linalg.norm(d))
         u = d / n if n > 1e-6 else np.array([0.0, 1.0])
         w = np.array([-u[1], u[0]])
         (ha, hc), (ta, tc) = sigma_px["heel"], sigma_px["toe"]
         pts = np.stack([heel, toe, toe + error_px * u, heel - error_px * u,
-                        heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w])
-        mapped = self.project(pts, SOLE[[0, 1, 1, 0, 0, 0, 1, 1]])
+                        heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w, heel, toe])
+        lift = SOLE[[0, 1, 1, 0, 0, 0, 1, 1, 0, 1]]
+        if self.camera is not None:
+            lift = lift + np.r_[np.zeros(8), height_sigma_m, height_sigma_m]
+        mapped = self.project(pts, lift)
         b, room = mapped.body, mapped.room
         slack = _slack(b[:4])
         judged = (float(np.linalg.norm(b[1] - b[0])), slack) if room is None else \
             (100.0 * float(np.linalg.norm(room[1] - room[0])), 100.0 * _slack(room[:4]))
         jac = np.stack([(b[4:6] - b[0]).T, (b[6:8] - b[1]).T])      # (2 points, 2, 2)
-        return MappedFoot(b[0], b[1], slack, judged, jac @ jac.transpose(0, 2, 1))
+        cov = jac @ jac.transpose(0, 2, 1)
+        if self.camera is not None:
+            dz = b[8:10] - b[:2]                                      # (2 points, 2)
+            if np.all(np.isfinite(dz)):
+                cov = cov + dz[:, :, None] * dz[:, None, :]
+        return MappedFoot(b[0], b[1], slack, judged, cov)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vision.safety.backframe import BackState
-from vision.safety.feet import SOLE
+from vision.safety.feet import HEIGHT_SIGMA_M, SOLE
 from vision.safety.geometry import complete_foot, foot_loaded_parts
 from vision.skeleton import FOOT, HIPS
 from vision.safety.stance import Stance
@@ -60,7 +60,10 @@ def params_for(source: str | None) -> "StepParams":
     model places feet nearer, so that errs wide)."""
     if source not in KP_SIGMA_CM and source and source.endswith("+feet"):
         source = source[: -len("+feet")]
-    return StepParams(kp_sigma_cm=dict(KP_SIGMA_CM.get(source, KP_SIGMA_CM[None])))
+    # The scenario generator places the feet at exactly the heights vision/io/camera.py
+    # assumes; every other source films bodies whose heights differ from them.
+    return StepParams(kp_sigma_cm=dict(KP_SIGMA_CM.get(source, KP_SIGMA_CM[None])),
+                      height_sigma_m=0.0 if source == "generated" else HEIGHT_SIGMA_M)
 
 
 @dataclass
@@ -102,6 +105,10 @@ class StepParams:
     # along the view is far less sure along its length), it is the uncertainty of every
     # located frame, on top of the back's and the completion's.
     kp_sigma_cm: dict = field(default_factory=lambda: dict(KP_SIGMA_CM[None]))
+    # With the studio's camera: how far (1 sigma, m) the feet's height above the client's joint
+    # plane may be from camera.py's (vision.safety.feet.HEIGHT_SIGMA_M); seen at an angle, it
+    # moves them across the back toward or away from the camera.
+    height_sigma_m: float = HEIGHT_SIGMA_M
     # A planted foot's place in each frame is the median of its located places over this long:
     # noise that changes from frame to frame averages out (what is left is the keypoints'
     # systematic error, kp_sigma_cm), while a glide's path is followed.
@@ -290,7 +297,7 @@ class FootTracker:
             return _Sighting(bool(lo <= length <= hi))
         foot = back.feet.foot(heel, toe, self.p.kp_error_share * self.p.default_foot_cm * px_per_cm,
                               {k: np.asarray(self.p.kp_sigma_cm[k]) * px_per_cm
-                               for k in ("heel", "toe")})
+                               for k in ("heel", "toe")}, self.p.height_sigma_m)
         length, slack = foot.judged
         if not (lo - slack <= length <= hi + slack):
             return _Sighting(False)

@@ -186,14 +186,20 @@ def zone_distribution(atlas: "Atlas", heel: np.ndarray, toe: np.ndarray, cov: np
 
 
 def decide(p: np.ndarray) -> tuple[Zone, bool]:
-    """(zone, possible) from a step's zone probabilities: the likeliest danger zone whenever a
-    danger zone reaches P_FLAG (``possible`` unless it reaches P_SURE), else safe or off the
-    body, whichever is likelier. Never safe while a danger zone is within the uncertainty."""
+    """(zone, possible) from a step's zone probabilities: whenever a danger zone reaches
+    P_FLAG, the likeliest danger zone, or the worst of those that reach P_SURE (a glide's);
+    ``possible`` unless it reaches P_SURE. Else safe or off the body, whichever is likelier.
+    Never safe while a danger zone is within the uncertainty."""
     p = np.asarray(p, dtype=np.float64)
     danger = np.array([_RANK[z] for z in WORST_FIRST if z in RISKY])
     pd = p[danger]
     if pd.max() >= P_FLAG:
-        i = int(danger[np.argmax(pd)])   # ties: the worse zone (WORST_FIRST order)
+        # The likeliest danger zone (for a still foot, p is the distribution of the zone under
+        # it, which sums to 1); but of zones that are each sure, the worst: only a glide has
+        # two (each its peak over a different part of the path), and a glide's zone is the
+        # worst it passed over, as a foot's is the worst under it (Atlas.foot_zone).
+        sure = pd >= P_SURE
+        i = int(danger[np.argmax(sure)] if sure.any() else danger[np.argmax(pd)])
         return WORST_FIRST[i], bool(p[i] < P_SURE)
     if p[_RANK[Zone.UNKNOWN]] >= max(p[_RANK[Zone.SAFE]], p[_RANK[Zone.OFF_BODY]]):
         return Zone.UNKNOWN, False
