@@ -400,3 +400,74 @@ def test_only_the_generators_feet_are_at_the_heights_the_core_assumes():
     assert params_for("generated").height_sigma_m == 0.0
     for source in ("truth", "engine:heavy", "engine:heavy+feet", None):
         assert params_for(source).height_sigma_m == HEIGHT_SIGMA_M > 0
+
+
+# -- a foot beside the table -----------------------------------------------------------------
+def _footprint_scene():
+    """A camera 3 m up looking down at a 1.9 x 0.7 m table (top 0.65 m) from over its long
+    side, 1 m out (about 20 degrees): the table, its footprint, and the pixels of world points."""
+    import vision.io.camera as C
+    from vision.safety.feet import TableFootprint
+    cam = C.look_at([0.0, 1.0, 3.0], [0.0, 0.0, 0.65], C.intrinsics(900.0, 1280, 720),
+                    width=1280, height=720)
+    corners = np.array([[0.95, 0.35, 0.65], [0.95, -0.35, 0.65], [-0.95, -0.35, 0.65],
+                        [-0.95, 0.35, 0.65]])
+    table_px = cam.project(corners)
+    return cam, TableFootprint.from_studio(cam, table_px, 0.65)
+
+
+def test_a_foot_beyond_the_tables_edge_is_beside_it_and_one_over_the_table_may_be_on_it():
+    cam, fp = _footprint_scene()
+    np.testing.assert_allclose(fp.outline_m[:, 1], [0.35, -0.35, -0.35, 0.35], atol=1e-6)
+    sole = lambda x, y, z: np.array([[x - 0.12, y, z + 0.035], [x + 0.13, y, z + 0.02],  # noqa: E731
+                                     [x - 0.08, y, z + 0.07]])
+    on_back = cam.project(sole(0.1, 0.05, 0.65 + 0.23))
+    on_floor_near = cam.project(sole(0.1, 0.80, 0.0))     # the camera's side, 45 cm out
+    on_floor_far = cam.project(sole(0.1, -0.80, 0.0))     # behind the table, seen across it
+    assert not fp.beside(on_back)
+    assert fp.beside(on_floor_near)
+    assert not fp.beside(on_floor_far)      # its rays cross the table: left to the back map
+    assert not fp.beside(np.zeros((0, 2)))
+
+
+def test_a_therapist_beside_the_table_before_the_back_is_known_is_not_on_the_client():
+    # Before the back is established a foot of unknown place counts as loaded (it may be on
+    # the client); one seen beyond the table's edge cannot be, so it neither loads the no-hands
+    # rule nor makes a step.
+    cam, fp = _footprint_scene()
+    unknown = BackState("unknown", None, {"left": None, "right": None}, 0.0, camera=cam,
+                        z_joints=0.77, table=fp)
+    for y, beside in ((0.80, True), (0.05, False)):
+        z = 0.0 if beside else 0.88
+        heel, toe = cam.project(np.array([[0.0, y, z + 0.035], [0.25, y, z + 0.02]]))
+        ft = FootTracker("left", params=EXACT)
+        statuses = []
+        for i in range(60):
+            kp = therapist_kp(heel, toe, heel + [0, 40], toe + [0, 40])
+            statuses.append(ft.update(i / FPS, kp, unknown, SCALE))
+        ft.finish(59 / FPS)
+        assert statuses[-1].planted
+        if beside:
+            assert all(s.zone == "off_body" and not s.on_client for s in statuses)
+            assert ft.steps == []
+        else:
+            assert statuses[-1].on_client and statuses[-1].zone == "unknown"
+            assert [s.zone for s in ft.steps] == ["unknown"]
+
+
+def test_a_foot_that_climbs_from_the_floor_onto_the_table_makes_one_step_there_only():
+    cam, fp = _footprint_scene()
+    unknown = BackState("unknown", None, {"left": None, "right": None}, 0.0, camera=cam,
+                        z_joints=0.77, table=fp)
+    floor = cam.project(np.array([[0.0, 0.80, 0.035], [0.25, 0.80, 0.02]]))
+    back = cam.project(np.array([[0.0, 0.05, 0.915], [0.25, 0.05, 0.90]]))
+    ft = FootTracker("left", params=EXACT)
+    for i in range(90):
+        heel, toe = floor if i < 40 else back     # on the floor, then (in one frame) on the back
+        st = ft.update(i / FPS, therapist_kp(heel, toe, heel + [0, 40], toe + [0, 40]), unknown,
+                       SCALE)
+        if i < 40:
+            assert not st.on_client
+    assert st.on_client                           # settled on the back at the end
+    ft.finish(89 / FPS)
+    assert [(s.zone, s.start_s >= 40 / FPS) for s in ft.steps] == [("unknown", True)]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.io import camera as C
-from vision.safety.feet import FootProjector
+from vision.safety.feet import FootProjector, TableFootprint
 from vision.safety.geometry import apply_h, body_similarity, homography
 from vision.skeleton import LEG, TORSO_QUAD, torso_length
 from vision.safety.torso import torso_corners
@@ -72,6 +72,7 @@ class BackState:
     corners_seen: int = 4               # 3 or 2: torso corners completed by proportions
     oblique_deg: float = 0.0            # without a camera: the view's estimated obliqueness
     uncertainty_cm: float = 0.0         # how far a foot may be from where it maps (body cm)
+    table: TableFootprint | None = None  # with the camera and the table: feet beside it
 
     @property
     def known(self) -> bool:
@@ -103,6 +104,7 @@ class BackMap:
         self.table_top = table_top_m
         # The plane of the shoulder and hip joints, which the map is of (vision/io/camera.py).
         self.z_joints = table_top_m + C.JOINT_PLANE_ABOVE_TABLE_M
+        self.table = TableFootprint.from_studio(camera, table, table_top_m)
         self.completed: list[int] = []          # torso corners completed from proportions
         self.oblique = 0.0
         # Without the camera, the table's outline tells how oblique the view is regardless of
@@ -154,7 +156,7 @@ class BackMap:
     def state(self, t: float | None = None) -> BackState:
         if self.ref is None or self._h is None:
             return BackState(Back.UNKNOWN, None, {Side.LEFT: None, Side.RIGHT: None}, 0.0,
-                             camera=self.camera, z_joints=self.z_joints)
+                             camera=self.camera, z_joints=self.z_joints, table=self.table)
         st = Back.SUSPECT if self._suspect() else Back.ESTABLISHED
         legs = {}
         for side, idx in LEG.items():
@@ -172,7 +174,7 @@ class BackMap:
         return BackState(st, self._h if st == Back.ESTABLISHED else None, legs, scale,
                          camera=self.camera, z_joints=self.z_joints,
                          corners_seen=4 - len(self.completed),
-                         oblique_deg=self.oblique, uncertainty_cm=float(unc))
+                         oblique_deg=self.oblique, uncertainty_cm=float(unc), table=self.table)
 
     def _leg_px(self, idx: np.ndarray) -> np.ndarray:
         """The held hip, knee, ankle pixels, moved to the joint plane when the camera is known

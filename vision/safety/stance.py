@@ -46,17 +46,21 @@ class Stance:
     possible: bool = False
 
     def add(self, t: float, foot: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-            whole: bool, atlas: Atlas, legs: dict, p: StepParams) -> None:
+            whole: bool, atlas: Atlas, legs: dict, p: StepParams, beside: bool = False) -> None:
         """One frame of the stance: ``foot``, the heel, toe tip (body cm) and their covariance
         (2, 2, 2) where the frame located the foot, else None; ``whole``: located from both
-        points (not completed from the heel or the toe tip alone)."""
+        points (not completed from the heel or the toe tip alone); ``beside``: the foot is
+        seen beside the table (vision.safety.feet.TableFootprint), surely off the body."""
         self.frames += 1
-        if foot is not None:
+        if foot is not None and not beside:
             self.recent.append((t, *foot))
         while self.recent and t - self.recent[0][0] > p.smooth_s:
             self.recent.popleft()
         dist = None
-        if foot is not None:
+        if beside:
+            dist = np.zeros(len(WORST_FIRST))
+            dist[WORST_FIRST.index(Zone.OFF_BODY)] = 1.0
+        elif foot is not None:
             sm = list(zip(*self.recent))
             dist = zone_distribution(atlas, np.median(sm[1], axis=0), np.median(sm[2], axis=0),
                                      np.mean(sm[3], axis=0), legs)
@@ -68,7 +72,9 @@ class Stance:
                 self.window_sum = self.window_sum - self.window.popleft()[1]
             if len(self.window) >= min(3, self.known):
                 self.peak = np.maximum(self.peak, self.window_sum / len(self.window))
-            if whole:
+            if foot is None or beside:
+                pass
+            elif whole:
                 self.heels.append(foot[0])
                 self.toes.append(foot[1])
             else:

@@ -84,6 +84,7 @@ class StepParams:
     # plausible length widens by what that error is worth there.
     kp_error_share: float = 0.25
     min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
+    beside_frames: int = 3      # seen this many frames running off the table (or back onto it)
     hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
     # A planted foot whose speed could not be measured for a while (its points hidden or
     # changing) and that is then found this far (body cm) from where it was has stepped, unseen:
@@ -177,6 +178,11 @@ class FootTracker:
         self.lengths: deque = deque(maxlen=60)   # measured foot lengths (body cm)
         self.offset_px: np.ndarray | None = None  # toe - heel in the image, last seen whole
         self.pattern: tuple | None = None         # which foot points were seen last frame
+        # beside the table or not (TableFootprint), as last settled; since when (t, frames) it
+        # has been seen otherwise
+        self.beside: bool | None = None
+        self.beside_flip: tuple[float, int] | None = None
+        self.beside_last = 0.0                    # the last frame seen as settled
 
     def _speed(self, hist: deque, t: float, xy: np.ndarray, scale: float,
                window: float | None = None) -> float | None:
@@ -229,6 +235,10 @@ class FootTracker:
         heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
+        # Seen beyond the table's edge: on the floor, whatever the back map (known or not) says.
+        beside = seen and back.table is not None and back.table.beside(self._seen_px(kp))
+        if seen:
+            self._beside_change(t, beside)
         if self.plant is None:
             self.unmeasured_since = self.last_place = None
         elif speed is None:
@@ -246,16 +256,43 @@ class FootTracker:
         cov = sight.cov + back.uncertainty_cm ** 2 * np.eye(2) if located else None
         if self.plant is not None:
             self.plant.add(t, (heel_b, toe_b, cov) if located else None, sight.partial is None,
-                           self.atlas, back.legs, self.p)
+                           self.atlas, back.legs, self.p, beside=beside)
             zone, possible = self.plant.zone, self.plant.possible
-        elif located:
+        elif located and not beside:
             dist = zone_distribution(self.atlas, heel_b, toe_b, cov, back.legs)
             zone, possible = decide(dist) if dist is not None else (Zone.UNKNOWN, False)
         else:
             zone, possible = Zone.UNKNOWN, False
+        if beside:
+            # now, whatever the stance has decided so far (it may not have enough frames)
+            zone, possible = Zone.OFF_BODY, False
         planted = self.plant is not None
         return FootStatus(self.side, seen, planted, zone,
                           planted and zone != Zone.OFF_BODY, possible)
+
+    def _beside_change(self, t: float, beside: bool) -> None:
+        """A foot that goes from the floor onto the table or back (seen so on ``beside_frames``
+        running, so that a keypoint jumping near the edge does not split a stance) ends its
+        stance where it went: one stance is never on both."""
+        if self.beside is None or beside == self.beside:
+            self.beside, self.beside_flip, self.beside_last = beside, None, t
+            return
+        since, n = self.beside_flip or (t, 0)
+        self.beside_flip = (since, n + 1)
+        if n + 1 < self.p.beside_frames:
+            return
+        if self.plant is not None:
+            # the old stance ends with its last frame seen where it was
+            self._close(self.beside_last)
+            self.plant = Stance(start=since)
+            self.unmeasured_since = self.last_place = None
+        self.beside, self.beside_flip, self.beside_last = beside, None, t
+
+    def _seen_px(self, kp: np.ndarray) -> np.ndarray:
+        """The foot's heel, toe tip and ankle pixels that are seen confidently."""
+        ix = FOOT[self.side]
+        idx = [ix[k] for k in ("heel", "toe", "ankle")]
+        return kp[idx, :2][kp[idx, 2] >= self.p.min_vis]
 
     def _sight(self, kp: np.ndarray | None, back: BackState, px_per_cm: float) -> _Sighting:
         """How the foot is seen this frame and, on a known back, where it is on the body. A
