@@ -339,3 +339,21 @@ def test_demo_command_audits_the_bundled_session(tmp_path):
     assert sum(r["zone"] == r["truth"] for r in as_danger) >= 3, danger
     assert not any(r["found"] and r["zone"] in ("safe", "off_body") for r in danger), danger
     assert c["no_hands_found"] == c["no_hands"] == 2
+
+
+def test_a_glide_after_a_one_foot_stance_slides_the_foot_that_was_held_up():
+    from samples.render.posing import Look, place_client
+    from samples.render.sequence import session_plan
+    client = place_client(Look.from_seed(0))
+    stances = [((4.5, 8), (-4.5, 8), True), ((4.5, 8), (-4.5, 8), True, {"lift": "R"}),
+               ((4.5, 8), (-4.5, 22), True, {"glide": True})]
+    plan = session_plan(client, 10.0, hold_s=1.0, move_s=0.4, lead_s=0.5, glide_s=1.0,
+                        stances=stances)
+    held = [i for i, p in enumerate(plan) if p.step.lift == "R"]
+    assert len(held) >= 10 and all(plan[i].planted["left"] and not plan[i].planted["right"]
+                                   for i in held)
+    sliding = plan[held[-1] + 1: held[-1] + 11]          # the glide's 1 s, then its hold
+    # the right foot slides under load, the left stays down: a glide is two feet on the client
+    assert all(p.planted["left"] and p.planted["right"] and p.step.lift is None
+               for p in sliding)
+    assert sliding[0].step.right[2] < sliding[-1].step.right[2]      # it travels down the back

@@ -88,7 +88,9 @@ class Session:
 
 
 # bumped when the renderer draws the same session differently (a new cache entry)
-RENDERER_VERSION = 3     # 2: raised hands turned onto the bars; 3: the bars' height in studio.yaml
+RENDERER_VERSION = 4     # 2: raised hands turned onto the bars; 3: the bars' height in studio.yaml;
+#                          4: keypoints 0.16 m behind their own skin seen (was 0.12: hips hidden);
+#                          a glide after a one-foot stance slides the foot that was held up
 PLAN_KW = {"hold_s": 1.3, "move_s": 0.4, "lead_s": 1.5, "glide_s": 2.0}
 
 # development: the places and seeds the pipeline is tuned on (the demo is seed 0)

@@ -253,11 +253,12 @@ def session_plan(client, fps: float = 8.0, hold_s: float = 1.0, move_s: float = 
             for i in range(n):
                 f = (i + 1) / (n + 1)
                 lerp = lambda a, b: ("body", *(np.array(a) + f * (np.array(b) - np.array(a))))  # noqa: E731
-                moving_l = plf != lf
-                # a glide keeps both feet down; a step lifts the travelling one; a foot held up
-                # in the stance before or after stays up
-                lift = None if gliding else ("L" if moving_l else "R")
-                lift = lift or pheld or held_up
+                moving = "L" if plf != lf else "R"
+                # a step lifts the travelling foot; a glide slides it under load (down, even if
+                # it was held up in the stance before), and the other foot, if held up in the
+                # stance before or after, stays up
+                lift = next((h for h in (pheld, held_up) if h and h != moving), None) \
+                    if gliding else moving
                 down = {"left": lift != "L", "right": lift != "R"}
                 # a turn pivots on the planted foot while the other travels
                 out.append(PlannedFrame(Step(lerp(plf, lf), lerp(prf, rf), lift=lift,
