@@ -53,7 +53,12 @@ def _checked_source(source: str) -> str:
     if kind != "file":
         return source.strip()
     path = source_path(source)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as e:   # a name too long for the file system, a NUL byte
+        raise HTTPException(422, f"source {source!r}: not a file name the server can use "
+                                 f"({e.__class__.__name__}: {getattr(e, 'strerror', None) or e})")
+    if not found:
         raise HTTPException(422, f"source {source!r}: no such file on the server")
     try:   # the content is checked now (a pose-track header, or a decodable video frame)
         sniff(path)
