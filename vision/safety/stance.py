@@ -72,14 +72,9 @@ class Stance:
                 self.window_sum = self.window_sum - self.window.popleft()[1]
             if len(self.window) >= min(3, self.known):
                 self.peak = np.maximum(self.peak, self.window_sum / len(self.window))
-            if foot is None or beside:
-                pass
-            elif whole:
-                self.heels.append(foot[0])
-                self.toes.append(foot[1])
-            else:
-                self.part_heels.append(foot[0])
-                self.part_toes.append(foot[1])
+            if foot is not None and not beside:   # a place on the body (beside: none)
+                (self.heels if whole else self.part_heels).append(foot[0])
+                (self.toes if whole else self.part_toes).append(foot[1])
             for lst in (self.heels, self.toes, self.part_heels, self.part_toes):
                 if len(lst) > 900:   # a long stand: the last ~30 s are enough
                     del lst[:300]
