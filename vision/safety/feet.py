@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.io import camera as C
-from vision.safety.geometry import apply_h
+from vision.safety.geometry import apply_h, point_segment_distance, points_in_polygon
 
 # How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
 SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
@@ -115,9 +115,9 @@ class FootProjector:
         (ha, hc), (ta, tc) = sigma_px["heel"], sigma_px["toe"]
         pts = np.stack([heel, toe, toe + error_px * u, heel - error_px * u,
                         heel + ha * u, heel + hc * w, toe + ta * u, toe + tc * w, heel, toe])
-        lift = SOLE[[0, 1, 1, 0, 0, 0, 1, 1, 0, 1]]
+        lift = SOLE[[0, 1, 1, 0, 0, 0, 1, 1, 0, 1]]     # a copy (fancy indexing)
         if self.camera is not None:
-            lift = lift + np.r_[np.zeros(8), height_sigma_m, height_sigma_m]
+            lift[8:] += height_sigma_m                  # the last two: that much higher
         mapped = self.project(pts, lift)
         b, room = mapped.body, mapped.room
         slack = _slack(b[:4])
@@ -168,11 +168,10 @@ class TableFootprint:
     def beside(self, pts_px: np.ndarray) -> bool:
         """Whether every one of the image points (N, 2) of one foot lands beyond the table's
         edge by more than the margin (none: False)."""
-        import cv2
         pts = C.intersect_plane_z(self.camera, np.asarray(pts_px, dtype=np.float64), self.z_m)
         if len(pts) == 0 or not np.all(np.isfinite(pts)):
             return False
-        poly = self.outline_m.astype(np.float32)
-        inside = [cv2.pointPolygonTest(poly, (float(x), float(y)), True)
-                  for x, y in pts[:, :2]]
-        return bool(max(inside) < -self.margin_m)
+        xy = pts[:, :2]
+        edges = np.stack([self.outline_m, np.roll(self.outline_m, -1, axis=0)], axis=1)
+        return bool(not points_in_polygon(xy, self.outline_m).any() and
+                    point_segment_distance(xy, edges).min() > self.margin_m)

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from vision.safety.steps import StepParams
 
 
+# the zone distribution of a foot seen beside the table: surely off the body
+OFF_BODY_DIST = np.eye(len(WORST_FIRST))[WORST_FIRST.index(Zone.OFF_BODY)]
+OFF_BODY_DIST.flags.writeable = False
+
+
 @dataclass
 class Stance:
     start: float
@@ -58,8 +63,7 @@ class Stance:
             self.recent.popleft()
         dist = None
         if beside:
-            dist = np.zeros(len(WORST_FIRST))
-            dist[WORST_FIRST.index(Zone.OFF_BODY)] = 1.0
+            dist = OFF_BODY_DIST
         elif foot is not None:
             sm = list(zip(*self.recent))
             dist = zone_distribution(atlas, np.median(sm[1], axis=0), np.median(sm[2], axis=0),
