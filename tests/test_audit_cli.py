@@ -305,3 +305,18 @@ def test_evaluate_with_and_without_the_camera(tmp_path, monkeypatch):
     assert figures[False]["zone_accuracy"] < figures[True]["zone_accuracy"]
     r = runner.invoke(app, ["evaluate", "--suite", "huge"])
     assert r.exit_code == 2
+
+
+def test_a_model_that_is_not_bundled_is_one_clear_line(monkeypatch, tmp_path):
+    """heavy_feet is made on the machine that wants it (models.BUILT): without it, an audit of a
+    video says how to make it, with exit code 2 and no traceback."""
+    import models
+    for f in models.MODELS_DIR.iterdir():
+        if f.suffix in (".onnx", ".json") and f.name != models.FILES["heavy_feet_engine"]:
+            (tmp_path / f.name).symlink_to(f)
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    r = runner.invoke(app, ["audit", str(ROOT / "samples/demo/demo.mp4"), "--studio",
+                            str(ROOT / "samples/demo/studio.yaml"), "--model", "heavy_feet"])
+    assert r.exit_code == 2
+    assert "not bundled" in r.output and "models.feet.head train" in r.output
+    assert "Traceback" not in r.output

@@ -241,9 +241,14 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     jobs = [(a.seed + i, a.poses // a.shards, str(out), a.floor) for i in range(a.shards)
             if not (out / f"shard_{a.seed + i}.npz").is_file()]
+    run_jobs(_work, jobs, a.workers, out, started)
+
+
+def run_jobs(work, jobs: list, workers: int, out: Path, started: float) -> None:
+    """The shard jobs over ``workers`` spawned processes, each shard's crops and time printed."""
     import multiprocessing as mp
-    with mp.get_context("spawn").Pool(a.workers) as pool:
-        for path in pool.imap_unordered(_work, jobs):
+    with mp.get_context("spawn").Pool(workers) as pool:
+        for path in pool.imap_unordered(work, jobs):
             n = len(np.load(path)["x"])
             print(f"{path.name}: {n} crops ({time.perf_counter() - started:.0f} s)", flush=True)
     print(f"data: {len(jobs)} shards made in {time.perf_counter() - started:.0f} s -> {out}")

@@ -57,6 +57,9 @@ def engine_track(d: Path, model: str | None = None, feet: bool | None = None) ->
     feet = EngineConfig().feet if feet is None else feet
     from models import model_info
     tag = f"_feet{model_info('feet')['sha256'][:8]}" if feet else ""
+    if model.endswith("_feet"):   # built here (models.BUILT), not bundled: named by its file
+        from models import model_path, sha256_file
+        tag = f"_{sha256_file(model_path(model + '_engine'))[:8]}{tag}"
     out = d / f"engine_{model}{tag}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
     if out.is_file():
         return out
@@ -83,9 +86,9 @@ INPUTS = ("video", "truth track", "truth, all seen")
 
 
 def run(split: str = "dev", only: int | None = None, echo=print, root: Path | None = None,
-        feet: bool | None = None) -> dict[str, Score]:
-    """Render (cached), audit and score the split (the video read with the feet model or not:
-    ``engine_track``); prints a table per session and the totals; returns the totals per
+        feet: bool | None = None, model: str | None = None) -> dict[str, Score]:
+    """Render (cached), audit and score the split (the video read by ``model``, default the
+    audit's, with the feet model or not: ``engine_track``); prints a table per session and the totals; returns the totals per
     input."""
     from .evaluate import all_seen
     t0 = time.perf_counter()
@@ -97,7 +100,7 @@ def run(split: str = "dev", only: int | None = None, echo=print, root: Path | No
         d = render(sess, root)
         t_render = time.perf_counter() - t1
         truth = json.loads((d / "scene.truth.json").read_text())
-        tracks = {"video": engine_track(d, feet=feet), "truth track": d / "truth.jsonl",
+        tracks = {"video": engine_track(d, model, feet=feet), "truth track": d / "truth.jsonl",
                   "truth, all seen": all_seen(d / "truth.jsonl")}
         for k, tr in tracks.items():
             sc = score(audit(tr, d / "studio.yaml"), truth, sess.name)

@@ -1,9 +1,10 @@
-"""The pose engine's keypoints against the renders' truth, with and without the feet model
+"""The pose engine's keypoints against the renders' truth: the audit's landmark model alone,
+with the feet model, and with its foot outputs re-fitted (``heavy_feet``)
 (``ashiwatch evaluate --rendered --feet-error``, issue "Feet seen to a centimetre").
 
 Per session of a split (samples/render/bench_suite.py; none of them, nor their seeds, looks
 or camera places, is in the feet model's training data: models/feet/data.py), the engine's track
-of the video with the feet model and without it is matched to the truth per frame
+of the video in each reading is matched to the truth per frame
 (samples.render.measure.match: by keypoint agreement, never by id); errors in image px
 (1280 x 720) over the points the truth sees: the therapist's heels and toe tips, the client's
 shoulders and hips. Printed per camera place and in total: median and 90th percentile.
@@ -52,32 +53,39 @@ def _cell(v: list[float]) -> str:
     return f"{np.median(v):.1f} / {np.percentile(v, 90):.1f}"
 
 
+# the readings compared: the audit's landmark model alone, with the feet model, and the same
+# model with its own foot outputs re-fitted on renders (models/feet/head.py)
+READINGS = (("heavy", False), ("heavy", True), ("heavy_feet", False))
+
+
+def reading_name(model: str, feet: bool) -> str:
+    return model + ("+feet" if feet else "")
+
+
 def run(split: str = "report", only: int | None = None, echo=print,
-        root: Path | None = None) -> dict:
-    from vision.pose.engine import AUDIT_MODEL
+        root: Path | None = None, readings=READINGS) -> dict:
     started = time.perf_counter()
-    per_cam: dict[str, dict[bool, dict[str, list[float]]]] = {}
+    per_cam: dict[str, dict[str, dict[str, list[float]]]] = {}
     for sess in suite(split)[:only]:
         d = render(sess, root)
-        for feet in (False, True):
-            e = errors(engine_track(d, AUDIT_MODEL, feet=feet), d / "truth.jsonl")
-            slot = per_cam.setdefault(sess.camera, {}).setdefault(feet, {})
+        for model, feet in readings:
+            e = errors(engine_track(d, model, feet=feet), d / "truth.jsonl")
+            slot = per_cam.setdefault(sess.camera, {}).setdefault(reading_name(model, feet), {})
             for k, v in e.items():
                 slot.setdefault(k, []).extend(v)
     cols = [part for _, part in PARTS]
-    echo(f"engine:{AUDIT_MODEL}, {split} split: px median / p90 over points the truth sees")
-    echo("| camera | feet model | " + " | ".join(cols) + " |")
+    names = [reading_name(m, f) for m, f in readings]
+    echo(f"{split} split: px median / p90 over points the truth sees")
+    echo("| camera | reading | " + " | ".join(cols) + " |")
     echo("|" + " --- |" * (len(cols) + 2))
-    total: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
+    total: dict[str, dict[str, list[float]]] = {n: {} for n in names}
     for cam, by in per_cam.items():
-        for feet in (False, True):
-            echo(f"| {cam} | {'on' if feet else 'off'} | " +
-                 " | ".join(_cell(by[feet][c]) for c in cols) + " |")
+        for n in names:
+            echo(f"| {cam} | {n} | " + " | ".join(_cell(by[n][c]) for c in cols) + " |")
             for c in cols:
-                total[feet].setdefault(c, []).extend(by[feet][c])
-    for feet in (False, True):
-        echo(f"| **all** | {'on' if feet else 'off'} | " +
-             " | ".join(_cell(total[feet][c]) for c in cols) + " |")
+                total[n].setdefault(c, []).extend(by[n][c])
+    for n in names:
+        echo(f"| **all** | {n} | " + " | ".join(_cell(total[n][c]) for c in cols) + " |")
     echo(f"run time {time.perf_counter() - started:.0f} s")
-    return {("on" if f else "off"): {c: (float(np.median(v)), float(np.percentile(v, 90)))
-                                     for c, v in total[f].items() if v} for f in total}
+    return {n: {c: (float(np.median(v)), float(np.percentile(v, 90)))
+                for c, v in total[n].items() if v} for n in total}

@@ -44,6 +44,10 @@ class AuditRun:
                                      feet=feet)
         except (PoseTrackError, FrameSourceError) as e:
             raise AuditInputError(str(e))
+        except FileNotFoundError as e:   # a model that is built, not bundled (models.BUILT)
+            if not str(e).startswith("model file"):
+                raise
+            raise AuditInputError(str(e))
         self.header = self._input.header
         # a pose track is read at once, with no progress bar
         self.total = self._input.total if self._input.kind == "video" else None
@@ -88,7 +92,7 @@ def audit(
     studio: Optional[Path] = typer.Option(None, "--studio", help="studio file (bars, table)"),
     client: Optional[Path] = typer.Option(None, "--client", help="client profile (conditions)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the report here (JSON)"),
-    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input: lite, full or heavy (default: heavy)"),
+    model: Optional[str] = typer.Option(None, "--model", help="pose model for video input: lite, full, heavy or heavy_feet (heavy with its feet re-fitted on renders, docs/models.md; default: heavy)"),
     html: Optional[Path] = typer.Option(None, "--html", help="write the report as one HTML page (docs/reports.md)"),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="write the same page as a PDF (needs chromium)"),
     snapshots: Optional[Path] = typer.Option(None, "--snapshots", help="video input: one picture per alert here (default: beside the --html file)"),
@@ -99,8 +103,9 @@ def audit(
     HTML/PDF report with one snapshot per alert)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    if model is not None and model not in ("lite", "full", "heavy"):
-        raise fail(f"--model {model}: choose lite, full or heavy")
+    from vision.pose.config import MODELS
+    if model is not None and model not in MODELS:
+        raise fail(f"--model {model}: choose {', '.join(MODELS)}")
     device = check_device(device)
     st, prof = _load_inputs(studio, client)
     is_track = input.suffix.lower() == ".jsonl"
@@ -350,8 +355,9 @@ def evaluate(
     rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
-    feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, with and without the feet model, per camera place"),
+    feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, per camera place: heavy alone, with the feet model, and heavy_feet"),
     feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="with --rendered: read the videos with the feet model or without it (default: as ASHIWATCH_FEET_MODEL sets the engine)"),
+    model: Optional[str] = typer.Option(None, "--model", help="with --rendered: the landmark model that reads the videos (default: heavy, the audit's; heavy_feet: heavy with its feet re-fitted on renders)"),
     keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.safety.steps.KP_SIGMA_CM)"),
 ) -> None:
     """Generate sessions with known truth and measure step recall, zone accuracy and alerts
@@ -365,6 +371,9 @@ def evaluate(
         except ImportError as e:
             raise fail(f"the rendered benchmark needs the render extra and OSMesa "
                        f"(bash scripts/setup): {e}")
+        from vision.pose.config import MODELS
+        if model is not None and model not in MODELS:
+            raise fail(f"--model {model}: choose {', '.join(MODELS)}")
         if feet_error:
             from samples.render import feet_error as fe
             fe.run(split, sessions, echo=typer.echo)
@@ -376,7 +385,7 @@ def evaluate(
                            f"{benchmark.keypoint_sigma(split, model, feet=feet)} "
                            f"(1 sigma along, across the foot; cm at the torso's scale)")
             return
-        benchmark.run(split, sessions, echo=typer.echo, feet=feet_model)
+        benchmark.run(split, sessions, echo=typer.echo, feet=feet_model, model=model)
         return
     from samples.evaluate import format_table, run_suite
     if suite not in ("small", "large", "stress"):

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MODELS = ("lite", "full", "heavy")  # the landmark models (models/manifest.json)
+# the landmark models (models/manifest.json); heavy_feet: heavy with its foot outputs re-fitted
+# on rendered studios (models/feet/head.py, docs/models.md)
+MODELS = ("lite", "full", "heavy", "heavy_feet")
 
 
 @dataclass
 class EngineConfig:
-    model: str = "full"  # lite | full | heavy
+    model: str = "full"  # lite | full | heavy | heavy_feet
     threads: int | None = None
     device: str = "cpu"  # cpu | cuda | auto (vision.pose.runtime.resolve_device)
     max_people: int = 4

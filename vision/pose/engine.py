@@ -71,7 +71,7 @@ class PoseEngine:
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
         if self.cfg.model not in MODELS:
-            raise ValueError(f"unknown model {self.cfg.model!r}: choose lite, full or heavy")
+            raise ValueError(f"unknown model {self.cfg.model!r}: choose {', '.join(MODELS)}")
         self.device = resolve_device(self.cfg.device)
         self.detector = PoseDetector(model_path("detector"), self.cfg.threads,
                                      self.cfg.min_detection, device=self.device)

@@ -56,10 +56,13 @@ KP_SIGMA_CM[None] = KP_SIGMA_CM["engine:lite"]
 
 def params_for(source: str | None) -> "StepParams":
     """Step parameters for keypoints from ``source`` (a pose track header's). A model read with
-    the feet model that was not measured so takes the landmark model's own figure (the feet
-    model places feet nearer, so that errs wide)."""
+    the feet model, or with its feet re-fitted, that was not measured so takes the landmark
+    model's own figure (both place feet nearer on renders, so that errs wide)."""
     if source not in KP_SIGMA_CM and source and source.endswith("+feet"):
         source = source[: -len("+feet")]
+    # a landmark model with its feet re-fitted (heavy_feet), not measured: its base model's
+    if source not in KP_SIGMA_CM and source and source.endswith("_feet"):
+        source = source[: -len("_feet")]
     # The scenario generator places the feet at exactly the heights vision/io/camera.py
     # assumes; every other source films bodies whose heights differ from them.
     return StepParams(kp_sigma_cm=dict(KP_SIGMA_CM.get(source, KP_SIGMA_CM[None])),
