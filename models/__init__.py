@@ -37,8 +37,13 @@ BUILT = {"heavy_feet_engine": "python -m models.feet.head data && python -m mode
 NAMES = ("detector", "lite", "full", "heavy")
 LANDMARK_NAMES = ("lite", "full", "heavy")
 
-__all__ = ["MODELS_DIR", "MANIFEST", "FILES", "BUILT", "NAMES", "LANDMARK_NAMES", "model_path",
+__all__ = ["MODELS_DIR", "MANIFEST", "FILES", "BUILT", "ModelMissingError", "NAMES",
+           "LANDMARK_NAMES", "model_path",
            "manifest", "model_info", "sha256_file", "verify"]
+
+
+class ModelMissingError(FileNotFoundError):
+    """A model file that is not in MODELS_DIR; the message says how to make it."""
 
 
 def _check_name(name: str) -> str:
@@ -51,11 +56,11 @@ def model_path(name: str) -> Path:
     """Path of the ONNX file for ``name`` ("detector", "lite", "full", "heavy")."""
     p = MODELS_DIR / FILES[_check_name(name)]
     if not p.is_file() and name in BUILT:
-        raise FileNotFoundError(
+        raise ModelMissingError(
             f"model file {FILES[name]} is not bundled (it measured worse than the bundled ones, "
             f"docs/models.md); make it in {MODELS_DIR} with `{BUILT[name]}` (render extra)")
     if not p.is_file():
-        raise FileNotFoundError(
+        raise ModelMissingError(
             f"model file {FILES[name]} is missing from {MODELS_DIR} "
             "(regenerate it with models/convert.py, see models/README.md)")
     return p

@@ -16,6 +16,7 @@ import numpy as np
 
 from tests.goldens import golden_clips, load_golden, source_video
 from tests.test_engine import closest, read_frames
+from vision.pose.config import reading_name
 from vision.pose.engine import EngineConfig, PoseEngine
 
 POINTS = {"heels": [29, 30], "toes": [31, 32]}
@@ -49,7 +50,6 @@ READINGS = (("full", False), ("full", True), ("heavy", False), ("heavy_feet", Fa
 def main() -> None:
     started = time.perf_counter()
     runs = {(m, f): distances(f, model=m) for m, f in READINGS}
-    name = lambda m, f: m + ("+feet" if f else "")  # noqa: E731
     fmt = lambda a: f"{np.median(a):.1f} / {np.percentile(a, 90):.1f}" if len(a) else "-"  # noqa: E731
     print("px median / p90 from MediaPipe's pipeline (pose2sim clips, video mode; the goldens "
           "are MediaPipe's full model)")
@@ -57,11 +57,11 @@ def main() -> None:
     for clip in runs[READINGS[0]]:
         for r in READINGS:
             d = runs[r][clip]
-            print(f"| {clip} | {name(*r)} | {fmt(d['heels'])} | {fmt(d['toes'])} |")
+            print(f"| {clip} | {reading_name(*r)} | {fmt(d['heels'])} | {fmt(d['toes'])} |")
     for r in READINGS:
         cat = {k: np.concatenate([runs[r][c][k] for c in runs[r]]) for k in POINTS}
         both = np.concatenate(list(cat.values()))
-        print(f"| **all** | {name(*r)} | {fmt(cat['heels'])} | {fmt(cat['toes'])} |"
+        print(f"| **all** | {reading_name(*r)} | {fmt(cat['heels'])} | {fmt(cat['toes'])} |"
               f"  (heels and toes {fmt(both)})")
     print(f"run time {time.perf_counter() - started:.0f} s")
 

@@ -58,12 +58,9 @@ def _cell(v: list[float]) -> str:
 READINGS = (("heavy", False), ("heavy", True), ("heavy_feet", False))
 
 
-def reading_name(model: str, feet: bool) -> str:
-    return model + ("+feet" if feet else "")
-
-
 def run(split: str = "report", only: int | None = None, echo=print,
         root: Path | None = None, readings=READINGS) -> dict:
+    from vision.pose.config import reading_name
     started = time.perf_counter()
     per_cam: dict[str, dict[str, dict[str, list[float]]]] = {}
     for sess in suite(split)[:only]:

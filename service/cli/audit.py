@@ -35,6 +35,7 @@ class AuditRun:
                  source: Optional[str] = None, feet: Optional[bool] = None) -> None:
         """``source``: the input's name in the report (default: ``input`` as given); ``feet``:
         the feet model on or off (None: EngineConfig's default)."""
+        from models import ModelMissingError
         from vision.io.frames import FrameSourceError
         from vision.io.posetrack import PoseTrackError
         from vision.session import SessionRunner, open_input
@@ -42,11 +43,7 @@ class AuditRun:
         try:
             self._input = open_input(input, studio=studio, model=model, device=device,
                                      feet=feet)
-        except (PoseTrackError, FrameSourceError) as e:
-            raise AuditInputError(str(e))
-        except FileNotFoundError as e:   # a model that is built, not bundled (models.BUILT)
-            if not str(e).startswith("model file"):
-                raise
+        except (PoseTrackError, FrameSourceError, ModelMissingError) as e:
             raise AuditInputError(str(e))
         self.header = self._input.header
         # a pose track is read at once, with no progress bar
@@ -103,9 +100,7 @@ def audit(
     HTML/PDF report with one snapshot per alert)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vision.pose.config import MODELS
-    if model is not None and model not in MODELS:
-        raise fail(f"--model {model}: choose {', '.join(MODELS)}")
+    _check_model(model)
     device = check_device(device)
     st, prof = _load_inputs(studio, client)
     is_track = input.suffix.lower() == ".jsonl"
@@ -347,6 +342,12 @@ def calibrate(
                f"{err:.1f} px; check it before use")
 
 
+def _check_model(model: Optional[str]) -> None:
+    from vision.pose.config import MODELS
+    if model is not None and model not in MODELS:
+        raise fail(f"--model {model}: choose {', '.join(MODELS)}")
+
+
 def evaluate(
     suite: str = typer.Option("small", "--suite", help="small | large | stress"),
     work: Optional[Path] = typer.Option(None, "--work", help="keep generated sessions here"),
@@ -371,17 +372,16 @@ def evaluate(
         except ImportError as e:
             raise fail(f"the rendered benchmark needs the render extra and OSMesa "
                        f"(bash scripts/setup): {e}")
-        from vision.pose.config import MODELS
-        if model is not None and model not in MODELS:
-            raise fail(f"--model {model}: choose {', '.join(MODELS)}")
+        _check_model(model)
         if feet_error:
             from samples.render import feet_error as fe
             fe.run(split, sessions, echo=typer.echo)
             return
         if keypoint_error:
+            from vision.pose.config import reading_name
             for model, feet in (("heavy", True), ("heavy", False), ("full", False),
                                 ("lite", False)):
-                typer.echo(f"engine:{model}{'+feet' if feet else ''}: "
+                typer.echo(f"engine:{reading_name(model, feet)}: "
                            f"{benchmark.keypoint_sigma(split, model, feet=feet)} "
                            f"(1 sigma along, across the foot; cm at the torso's scale)")
             return

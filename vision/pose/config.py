@@ -12,6 +12,12 @@ import numpy as np
 MODELS = ("lite", "full", "heavy", "heavy_feet")
 
 
+def reading_name(model: str, feet: bool) -> str:
+    """What a reading of the engine is called: the landmark model, "+feet" with the feet
+    model (a pose track's source is "engine:" and this)."""
+    return model + ("+feet" if feet else "")
+
+
 @dataclass
 class EngineConfig:
     model: str = "full"  # lite | full | heavy | heavy_feet

@@ -33,7 +33,7 @@ import numpy as np
 from models import model_path
 
 from vision.io.posetrack import Frame
-from .config import MODELS, EngineConfig
+from .config import MODELS, EngineConfig, reading_name
 from .detector import PoseDetector
 from .feet import FOOT_POINTS, FeetModel
 from .inference import BatchedReader, StageTimes
@@ -66,7 +66,7 @@ class PoseEngine:
     @property
     def source(self) -> str:
         """What a pose track's header names as its keypoints' maker (vision.io.posetrack.Header)."""
-        return f"engine:{self.cfg.model}" + ("+feet" if self.cfg.feet else "")
+        return f"engine:{reading_name(self.cfg.model, self.cfg.feet)}"
 
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
