@@ -443,6 +443,50 @@ def test_a_reading_whose_labels_contradict_the_feet_is_mirrored_before_the_merge
     assert np.allclose(out.xy[0], lying)
 
 
+
+def test_a_legs_reading_is_turned_by_its_own_legs_not_by_the_shoulders_outside_its_crop():
+    """The legs crop leaves the shoulders outside: its torso line is a guess. Its labels
+    follow the line from its right leg to its left one where that line is clear, else its
+    hips against the full reading's; the torso's rule speaks only when neither does."""
+    post = post_factory()
+    good = _standing(True, True)
+    # shoulders guessed the other way round and wider than the hips: the torso line says
+    # "mirror", the legs say the labels are right
+    guessed = good.copy()
+    guessed[[11, 12]] = good[[12, 11]]
+    guessed[[11, 12], 0] = 400 + np.array([-120, 120])
+    from vision.pose.readings import (LEGS, facing, labels_contradict_feet,
+                                      legs_contradict_feet, mirror)
+    assert labels_contradict_feet(guessed, facing(guessed))
+    assert legs_contradict_feet(guessed, facing(guessed)) is False
+    out, _ = post.merge_second(_result([good, guessed]), _detection_and(Source.LEGS))
+    assert np.allclose(out.xy[0, LEGS], good[LEGS])
+    # the same crop with its legs labelled the wrong way round is turned, whatever its torso
+    res = _result([good, guessed])
+    mirror(res, 1)
+    out, _ = post.merge_second(res, _detection_and(Source.LEGS))
+    assert np.allclose(out.xy[0, LEGS], good[LEGS])
+
+
+def test_a_legs_reading_with_feet_seen_end_on_takes_its_labels_from_the_full_readings_hips():
+    """From a head-end wall the feet are seen end-on (no direction): the legs reading is
+    turned where its hips are the full reading's the other way round, and left where its
+    hips are edge-on (no pairing clearly nearer)."""
+    from vision.pose.readings import LEGS, facing, hips_crossed, mirror
+    post = post_factory()
+    full = _body(400, 400, front=True)
+    full[[31, 32], 1] += 2  # toes 2 px beyond the heels: no direction
+    assert facing(full) is None
+    crossed = full.copy()
+    mirror_res = _result([full, crossed])
+    mirror(mirror_res, 1)
+    out, _ = post.merge_second(mirror_res, _detection_and(Source.LEGS))
+    assert np.allclose(out.xy[0, LEGS], full[LEGS])
+    edge = full.copy()
+    edge[[23, 24], 0] = 400
+    assert hips_crossed(edge, full) is None
+    assert hips_crossed(full[MIRROR], full) is True and hips_crossed(full, full) is False
+
 def test_a_frames_regions_are_planned_in_batch_order():
     """Tracks first (a still one only every ``still_refresh`` frames), then each detection
     with its region turned, up to ``max_people``, the table's two head directions while no

@@ -22,7 +22,7 @@ scored against the session's truth:
 The ``dev`` split is what the pipeline is developed on; the ``report`` split has other seeds,
 camera places and stance positions and is what docs/rendered-scenes.md reports. Renders and pose
 tracks are cached under ``$ASHIWATCH_CACHE/rendered`` (keyed by the session's spec and, for the
-pose track, the onnxruntime and OpenCV versions).
+pose track, the engine's source and the onnxruntime and OpenCV versions).
 
 The sessions and their renders: samples/render/bench_suite.py; the scoring:
 samples/render/bench_score.py.
@@ -30,6 +30,7 @@ samples/render/bench_score.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -41,10 +42,21 @@ from .bench_suite import render, suite
 
 
 # -- auditing ---------------------------------------------------------------------------------
+def engine_code_tag() -> str:
+    """The pose engine's source (vision/pose/*.py), hashed: a cached track is made again when
+    the engine's code changes, not only its libraries (a change to how readings are merged
+    once went unseen behind tracks cached per library version)."""
+    h = hashlib.sha256()
+    for f in sorted((Path(__file__).resolve().parents[2] / "vision" / "pose").glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:8]
+
+
 def engine_track(d: Path, model: str | None = None, feet: bool | None = None) -> Path:
     """The pose engine (the audit's model, or ``model``; with the feet model or not, by default
     as the engine is set: vision.pose.config.EngineConfig.feet) on the session's video, as a
-    pose track, cached per onnxruntime and OpenCV version and feet model."""
+    pose track, cached per engine source (``engine_code_tag``), onnxruntime and OpenCV version
+    and feet model."""
     import cv2
     import onnxruntime
 
@@ -60,7 +72,8 @@ def engine_track(d: Path, model: str | None = None, feet: bool | None = None) ->
     if model.endswith("_feet"):   # built here (models.BUILT), not bundled: named by its file
         from models import model_path, sha256_file
         tag = f"_{sha256_file(model_path(model + '_engine'))[:8]}{tag}"
-    out = d / f"engine_{model}{tag}_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl"
+    out = d / (f"engine_{model}{tag}_code{engine_code_tag()}"
+               f"_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl")
     if out.is_file():
         return out
     st = load_studio(d / "studio.yaml")

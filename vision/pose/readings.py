@@ -19,6 +19,9 @@ BODY = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
                    22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31, 33, 34, 35, 36, 37, 38])
 LEGS = np.arange(25, 33)  # knees, ankles, heels, toe tips: what the legs region re-reads
+# a leg's points, hip to toe tip: the legs region's own right->left line
+LEFT_LEG = np.array([23, 25, 27, 29, 31])
+RIGHT_LEG = np.array([24, 26, 28, 30, 32])
 # a reading's per-person arrays, all of which a row copy or a merge moves together
 FIELDS = ("xy", "z", "visibility", "presence", "score")
 
@@ -28,17 +31,21 @@ def torso_px(xy: np.ndarray) -> float:
     return float(np.hypot(*(xy[SHOULDERS].mean(0) - xy[HIPS].mean(0))))
 
 
-def _side_sine(axis: np.ndarray, xy: np.ndarray, min_width: float) -> float:
-    """Sine of the angle from ``axis`` (image px, y down) to the body's right->left line
-    (shoulders and hips together); 0 for a torso narrower in the image than ``min_width`` of
-    its length (seen edge-on, the order of its left and right is down to noise)."""
-    (ls, rs), (lh, rh) = SHOULDERS, HIPS
-    lr = (xy[ls] - xy[rs]) + (xy[lh] - xy[rh])
-    width = float(np.hypot(*lr)) / 2
-    norm, length = float(np.hypot(*axis)), torso_px(xy)
+def _sine(axis: np.ndarray, lr: np.ndarray, length: float, min_width: float) -> float:
+    """Sine of the angle from ``axis`` to a right->left line ``lr`` (image px, y down); 0 when
+    the line is shorter than ``min_width`` of ``length`` (seen edge-on, the order of its left
+    and right is down to noise)."""
+    width, norm = float(np.hypot(*lr)), float(np.hypot(*axis))
     if norm == 0 or length == 0 or width < min_width * length:
         return 0.0
-    return float(axis[0] * lr[1] - axis[1] * lr[0]) / (norm * 2 * width)
+    return float(axis[0] * lr[1] - axis[1] * lr[0]) / (norm * width)
+
+
+def _side_sine(axis: np.ndarray, xy: np.ndarray, min_width: float) -> float:
+    """``_sine`` to the body's right->left line, shoulders and hips together (their mean)."""
+    (ls, rs), (lh, rh) = SHOULDERS, HIPS
+    lr = ((xy[ls] - xy[rs]) + (xy[lh] - xy[rh])) / 2
+    return _sine(axis, lr, torso_px(xy), min_width)
 
 
 def shows_front(xy: np.ndarray, margin: float = 0.3, min_width: float = 0.1) -> bool:
@@ -74,6 +81,33 @@ def labels_contradict_feet(xy: np.ndarray, toward: np.ndarray, margin: float = 0
     kept pointing the right way. As in ``shows_front``, a torso narrower than ``min_width``
     of its length and a sine under ``margin`` are never called."""
     return _side_sine(toward, xy, min_width) > margin
+
+
+def legs_contradict_feet(xy: np.ndarray, toward: np.ndarray, margin: float = 0.3,
+                         min_width: float = 0.1) -> bool | None:
+    """As ``labels_contradict_feet``, for a legs region's reading, on its legs' own
+    right->left line (the mean of hip, knee, ankle, heel and toe tip of each side) instead of
+    the torso's: the tight crop around the hips leaves the shoulders outside it, so its torso
+    line is a guess. (Judged on the torso, the legs reading was turned the wrong way on
+    21-31 % of the frames of two rendered head-end wall sessions and 17 % of a corner one,
+    its legs flickering between the therapist's feet; docs/pose-engine.md.) True or False
+    when the line says so, None when it is shorter than ``min_width`` of the torso or its
+    sine under ``margin`` (legs crossed, or one in front of the other along the view)."""
+    lr = xy[LEFT_LEG].mean(0) - xy[RIGHT_LEG].mean(0)
+    sine = _sine(toward, lr, torso_px(xy), min_width)
+    return True if sine > margin else False if sine < -margin else None
+
+
+def hips_crossed(xy: np.ndarray, ref: np.ndarray, margin: float = 0.6) -> bool | None:
+    """Whether a reading's hips carry the other labels than ``ref``'s (the same body's
+    full reading): True when the crossed pairing is nearer by ``margin`` (its summed
+    distances under ``margin`` of the straight pairing's), False for the reverse, None
+    between (hips seen edge-on)."""
+    (lh, rh) = HIPS
+    straight = np.hypot(*(xy[lh] - ref[lh])) + np.hypot(*(xy[rh] - ref[rh]))
+    crossed = np.hypot(*(xy[lh] - ref[rh])) + np.hypot(*(xy[rh] - ref[lh]))
+    return True if crossed < margin * straight else False if straight < margin * crossed \
+        else None
 
 
 def mirror(res: LandmarkResult, i: int) -> None:
@@ -156,17 +190,30 @@ class PostProcessor:
     def face_the_feet(self, res: LandmarkResult, i: int, j: int) -> None:
         """Make a standing person's left/right labels agree with the way its feet point, in
         its full reading (row i) and its legs reading (row j), each mirrored on its own:
-        the legs crop's feet give the direction (closer than the full crop's). Not for a body
-        lying along the table (a face-down client's toes point to the foot end: its rule is
-        ``shows_front``)."""
-        toward = facing(res.xy[j])
-        if toward is None:
+        the legs crop's feet give the direction (closer than the full crop's). The full
+        reading is judged on its torso; the legs reading on its legs' own right->left line,
+        where that is clear, else on its hips against the full reading's (already turned;
+        where the full reading sees a person), else on its torso. Where the feet are seen
+        end-on (no direction: a head-end wall camera looking along them) only the hips rule
+        speaks. Not for a body lying along the table (a face-down client's toes point to the
+        foot end: its rule is ``shows_front``)."""
+        toward = facing(res.xy[j])  # None: the feet seen end-on
+        if toward is not None and labels_contradict_feet(res.xy[i], toward) \
+                and not self._lies_along(res.xy[i]):
+            mirror(res, i)
+        legs = res.xy[j]
+        if self._lies_along(legs):
             return
-        for row in (i, j):
-            xy = res.xy[row]
-            if labels_contradict_feet(xy, toward) and not (
-                    self.table is not None and self.table.holds(xy) and self.table.along(xy)):
-                mirror(res, row)
+        turn = None if toward is None else legs_contradict_feet(legs, toward)
+        if turn is None and res.score[i] >= self.cfg.min_presence:
+            turn = hips_crossed(legs, res.xy[i])
+        if turn is None and toward is not None:
+            turn = labels_contradict_feet(legs, toward)
+        if turn:
+            mirror(res, j)
+
+    def _lies_along(self, xy: np.ndarray) -> bool:
+        return self.table is not None and self.table.holds(xy) and self.table.along(xy)
 
     def face_down(self, res: LandmarkResult, requests: list[RegionRequest]) -> None:
         """Mirror, in place, each reading of the client (the table's regions, a lying track)
