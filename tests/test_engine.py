@@ -490,7 +490,7 @@ def test_a_legs_reading_with_feet_seen_end_on_takes_its_labels_from_the_full_rea
 def test_a_frames_regions_are_planned_in_batch_order():
     """Tracks first (a still one only every ``still_refresh`` frames), then each detection
     with its region turned, up to ``max_people``, the table's two head directions while no
-    still body lies on it, and each moving track's legs; a second region names the row its
+    still or lying body is on it, and each moving track's legs; a second region names the row its
     reading merges into. Without ``refine``, no second regions."""
     from vision.pose.detector import Detection
     from vision.pose.engine import Track
@@ -522,6 +522,12 @@ def test_a_frames_regions_are_planned_in_batch_order():
     planner.add_newcomers(plan, [], [moving])
     assert [req.source for req in plan.requests] == [Source.TRACK, Source.TABLE, Source.TABLE]
     assert [req.newcomer for req in plan.requests] == [False, True, True]
+    # a body lying on the table but not yet still (the client, covered as the therapist
+    # climbs on) is the client the table's regions look for: no second one is seeded
+    lying = track(400, lying=True)
+    plan = planner.start([moving, lying], 20)
+    planner.add_newcomers(plan, [], [moving, lying])
+    assert [req.source for req in plan.requests] == [Source.TRACK, Source.TRACK]
     plain = RegionPlanner(EngineConfig(table=table, refine=False))
     plan = plain.start([moving], 20)
     plain.add_newcomers(plan, [detection(100)], [moving])

@@ -7,8 +7,8 @@ each step a part with its own module:
 2. the detector runs only when nothing is tracked, when a track was lost, or every
    ``detect_every`` frames to pick up newcomers; a detection whose hips and shoulders are
    already a track's is that track; unmatched detections seed new tracks;
-3. with a studio table outline and no still body on the table yet, the table gives candidate
-   regions (both head directions) for a client whose face the detector cannot see;
+3. with a studio table outline and no still or lying body on the table yet, the table gives
+   candidate regions (both head directions) for a client whose face the detector cannot see;
    with a table (``refine``), each moving person also gets a tight legs region, and each new
    detection its region turned upside down, in the same batch;
 4. batched inference (vision.pose.inference): the landmark model runs once over all regions
