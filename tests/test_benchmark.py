@@ -68,6 +68,11 @@ def test_the_suite_keeps_development_and_reported_sessions_apart():
     assert not {x.seed for x in dev} & {x.seed for x in rep}
     assert set(BU.DEV_CAMERAS) != set(BU.REPORT_CAMERAS)
     assert len({x.key() for x in dev + rep}) == 24
+    # the foot-end development sessions: dev seeds, places neither other split uses
+    foot = BU.suite("dev-foot")
+    assert {x.seed for x in foot} <= {x.seed for x in dev}
+    assert not {x.camera for x in foot} & (set(BU.DEV_CAMERAS) | set(BU.REPORT_CAMERAS))
+    assert all(x.camera.startswith(("foot_", "corner_foot")) for x in foot)
     # the plans have what the benchmark must hold: glides, one-foot stances, no hands
     glides = BU.plans()["glides"]
     assert any(len(st) > 3 and st[3].get("glide") for st in glides)

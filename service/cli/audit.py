@@ -354,7 +354,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     no_camera: bool = typer.Option(False, "--no-camera", help="studio files without the camera: the parallax of oblique views is flagged, not corrected"),
     rendered: bool = typer.Option(False, "--rendered", help="the rendered benchmark instead: 12 rendered sessions through the pose engine, the truth track and the truth all seen (render extra; renders cached)"),
-    split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on) or report (other seeds, places and steps)"),
+    split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on), dev-foot (developed on, from the foot end) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
     feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, per camera place: heavy alone, with the feet model, and heavy_feet"),
     feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="with --rendered: read the videos with the feet model or without it (default: as ASHIWATCH_FEET_MODEL sets the engine)"),
@@ -365,8 +365,9 @@ def evaluate(
     (with the studio's camera, or --no-camera without it); --rendered: the rendered benchmark
     (docs/rendered-scenes.md)."""
     if rendered:
-        if split not in ("dev", "report"):
-            raise fail(f"--split {split!r}: expected dev or report")
+        from samples.render.bench_suite import SPLITS
+        if split not in SPLITS:
+            raise fail(f"--split {split!r}: expected {', '.join(SPLITS)}")
         try:
             from samples.render import benchmark
         except ImportError as e:

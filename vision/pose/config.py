@@ -34,6 +34,9 @@ class EngineConfig:
     consistent: float = 0.15  # torso-relative mean shift for a new view to agree with a held one
     reid_seconds: float = 3.0  # a person found again within this time keeps the old id
     leave_after_s: float = 2.0  # an uncovered still body unseen this long has left
+    # A body lying on the table keeps its torso length in a fixed camera's image: a reading
+    # of it longer or shorter by more than this share is another body's (vision.pose.tracker)
+    lying_stretch: float = 0.15
     hold_half_life_s: float = 120.0  # a held body's confidence halves over this time
     table: np.ndarray | None = None  # (4, 2) table outline in px, from the studio file
     table_head: np.ndarray | None = None  # (2,) a point at the head end (the face cradle)

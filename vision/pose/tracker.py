@@ -41,6 +41,7 @@ class Track:
     born: int = 0  # frame index the track began: the older of two tracks on one body wins
     lying: bool = False  # the client: read from the table's region, or still along the table
     pending: np.ndarray | None = None  # a lying body's torso in a view that disagreed
+    lying_len: float | None = None  # a lying body's torso length (px) as seen lying still
 
     def torso_len(self) -> float:
         return max(torso_px(self.xy), 1.0)
@@ -119,11 +120,14 @@ class Tracker:
                 continue
             tr = req.track
             xy, vis = res.xy[i], res.visibility[i]
-            if tr.still or (tr.lying and self._occluded(tr)):
+            covered = tr.lying and self._occluded(tr)
+            stretched = tr.lying and not covered and self._stretched(tr, xy)
+            if tr.still or covered or stretched:
                 # the client on the table, still or covered before it has lain still for a
                 # second (a therapist may climb on at once): held while another body covers it
-                collapsed = any(same_body(xy, o.xy, o.torso_len())
-                                for o in self.tracks if o is not tr)
+                # or while its readings are of another body's length
+                collapsed = stretched or any(same_body(xy, o.xy, o.torso_len())
+                                             for o in self.tracks if o is not tr)
                 was_still = tr.still
                 self._update_still(tr, xy, vis, score, collapsed, t, k)
                 if tr.score < 0:
@@ -155,7 +159,8 @@ class Tracker:
             if len(self.tracks) >= cfg.max_people:
                 break
             xy = res.xy[i]
-            if any(self._second_reading(xy, o) for o in self.tracks) \
+            if any(self._second_reading(xy, o) or self._rereads_client(xy, o)
+                   for o in self.tracks) \
                     or self.tracked_at(_hip_centre(xy), xy[SHOULDERS].mean(0)):
                 continue  # a second look at somebody already tracked
             tr = Track(id=self._reuse_id(xy), xy=xy.copy(), visibility=res.visibility[i].copy(),
@@ -178,13 +183,16 @@ class Tracker:
                    if o is not tr and not self._lies_under(o, tr))
 
     def _lies_under(self, a: Track, b: Track) -> bool:
-        """Of two overlapping bodies, ``a`` is the one underneath: still, and still before
-        ``b`` (the client settles on the table before the therapist climbs on), on the table
-        if the studio gives one. Only the body underneath is held while covered; a therapist
-        standing still on the client is still re-read every frame."""
+        """Of two overlapping bodies, ``a`` is the one underneath: still or lying on the
+        table, and ahead of ``b`` in being on the table (if the studio gives one), lying,
+        still, and still first (the client settles on the table before the therapist climbs
+        on). Only the body underneath is held while covered; a therapist standing still on
+        the client is still re-read every frame."""
         def key(tr: Track):
-            return (not self._on_table(tr.xy), not tr.still, tr.anchor_t, tr.born)
-        return a.still and key(a) < key(b)
+            return (not self._on_table(tr.xy), not tr.lying, not tr.still, tr.anchor_t,
+                    tr.born)
+        # lying and not still: the client covered before it lay still for a second
+        return (a.still or a.lying) and key(a) < key(b)
 
     @staticmethod
     def _second_reading(xy: np.ndarray, tr: Track) -> bool:
@@ -198,6 +206,44 @@ class Tracker:
             return True
         hips_close = np.hypot(*(_hip_centre(xy) - _hip_centre(tr.xy))) < 0.25 * tr.torso_len()
         return bool(hips_close and overlap(box, tr.bbox()) > 0.8)
+
+    def _stretched(self, tr: Track, xy: np.ndarray) -> bool:
+        """A reading of a lying body whose torso is longer or shorter in the image than the
+        held one by more than ``lying_stretch``: the body lying on the table cannot change its
+        length in a fixed camera's view, so this is a reading of the therapist standing over
+        it, or of both (rendered dev06, head_ceiling_0.6: the client's hips read 0.55 torso
+        toward the therapist's, the shoulders in place, while the therapist went untracked;
+        the client's track followed, and then took the therapist's detection for a second
+        look at itself). Such readings, uncovered (covered views are judged by their shift:
+        ``_update_still``), count as not finding the body: held, and after
+        ``leave_after_s`` of them it has left (found again from the detector). Only once the
+        body has lain still (``lying_len``): a first reading from the table's region is
+        rougher than the ones that follow."""
+        if tr.lying_len is None:
+            return False  # not yet seen lying still: no length to hold it to
+        return abs(torso_px(xy) / tr.lying_len - 1.0) > self.cfg.lying_stretch
+
+    def _rereads_client(self, xy: np.ndarray, tr: Track, parallel: float = 0.9,
+                        near: float = 1.0, min_len: float = 0.6) -> bool:
+        """A newcomer's keypoints that re-read the client lying on the table (``tr``, a lying
+        track) rather than find somebody new: a torso on the table, parallel to the client's
+        (shoulder->hip directions within ~25 deg: cosine over ``parallel``), at least
+        ``min_len`` of its length, centred within ``near`` of its torso lengths of the
+        client's. The detector finds the therapist climbing on, and the landmark model,
+        given the therapist's region, reads the long, clear body under the therapist's
+        feet, stretched or shifted along it (rendered dev06, head_ceiling_0.6: shoulders and
+        hips 0.5-0.8 torso off the client's, too far for the same body). Nobody standing
+        looks so: seen from the head end a standing torso points the other way (the
+        shoulders farther from the camera's foot point than the hips), from the side across
+        the table, and from the foot end it projects beyond the client's head."""
+        if not tr.lying or (self.table is not None and not self.table.holds(xy)):
+            return False
+        v, w = xy[HIPS].mean(0) - xy[SHOULDERS].mean(0), tr.xy[HIPS].mean(0) - tr.xy[SHOULDERS].mean(0)
+        nv, nw = float(np.hypot(*v)), float(np.hypot(*w))
+        if nv < min_len * nw or nw == 0 or float(v @ w) < parallel * nv * nw:
+            return False
+        centre = xy[TORSO_PAIRS].mean(0) - tr.xy[TORSO_PAIRS].mean(0)
+        return bool(np.hypot(*centre) < near * nw)
 
     def _reuse_id(self, xy: np.ndarray) -> int:
         """The id of a person lost moments ago where this one appears (a track briefly lost
@@ -229,13 +275,20 @@ class Tracker:
                                     > self.cfg.still_motion * tr.torso_len()):
             tr.anchor_xy, tr.anchor_t = tr.xy[TORSO_PAIRS].copy(), t
         still = (t - tr.anchor_t) >= self.cfg.still_seconds
-        # a body standing still on a body already lying still (the therapist in a stance on
-        # the client) stays a moving body: read every frame, never held
+        # a body standing still on a body lying under it (the therapist in a stance on the
+        # client, still or lying on the table) stays a moving body: read every frame, never
+        # held (refreshed every few frames, its feet froze in place: a lift seen late)
         tr.still = still and not any(
-            o is not tr and o.still and self._lies_under(o, tr)
+            o is not tr and self._lies_under(o, tr)
             and overlap(tr.bbox(), o.bbox()) > 0.05 for o in self.tracks)
+        # one client per table: a second body still along it is the therapist standing still
+        # on the client (seen from a head-end ceiling, a standing torso lies along the table
+        # in the image too), never a second client to hold while covered
         tr.lying = tr.lying or (tr.still and self.table is not None and self._on_table(tr.xy)
-                                and self.table.along(tr.xy))
+                                and self.table.along(tr.xy)
+                                and not any(o.lying for o in self.tracks if o is not tr))
+        if tr.still and tr.lying and tr.lying_len is None:
+            tr.lying_len = tr.torso_len()  # a second's steady views of it lying
 
     def _update_still(self, tr: Track, xy, vis, score, collapsed, t, k) -> None:
         """A still or lying body (the client, under the therapist's feet). Its keypoints are
@@ -261,6 +314,10 @@ class Tracker:
         shift = np.mean(np.hypot(*(xy[TORSO_PAIRS] - tr.xy[TORSO_PAIRS]).T)) / tr.torso_len()
         if shift <= cfg.still_motion and not occluded:
             tr.xy = 0.5 * tr.xy + 0.5 * xy  # average views of a still body: less jitter
+            if tr.lying:
+                # its length as it lies uncovered: what later readings are held to (a length
+                # taken from each accepted reading would follow a slow drift)
+                tr.lying_len = tr.torso_len()
             tr.region = region_from_points(tr.xy[33], tr.xy[34])
             tr.visibility, tr.score, tr.seen_t, tr.held = vis.copy(), score, t, False
             tr.pending = None
