@@ -141,12 +141,15 @@ def _torso_px(kp: np.ndarray) -> float:
 
 
 def foot_errors(engine: Path, truth: Path) -> dict[str, np.ndarray]:
-    """Per frame and foot where both see the point: the engine's heel and toe-tip error along
+    """Per frame and foot where the truth sees the point and the engine's visibility passes the
+    steps' gate (StepParams.min_vis): the engine's heel and toe-tip error along
     and across the true foot's image direction, in cm at the client's torso scale (image px /
     (torso px / the atlas's 50.4 cm torso)). The engine's person is the one nearest the true
     therapist."""
     from vision.io.posetrack import iter_pose_track
+    from vision.safety.steps import StepParams
     from vision.safety.zones import default_atlas
+    gate = StepParams().min_vis
     q = default_atlas().frame_quad
     ref_len = float(np.linalg.norm((q[0] + q[1]) / 2 - (q[2] + q[3]) / 2))
     _, tf = iter_pose_track(truth)
@@ -170,7 +173,8 @@ def foot_errors(engine: Path, truth: Path) -> dict[str, np.ndarray]:
             u /= n
             w = np.array([-u[1], u[0]])
             for name, j in (("heel", h), ("toe", t)):
-                if ther[j, 2] >= 0.5 and est[j, 2] >= 0.5:
+                # the engine's point as the steps see it: at their visibility gate
+                if ther[j, 2] >= 0.5 and est[j, 2] >= gate:
                     d = est[j, :2] - ther[j, :2]
                     out[name].append((d @ u / scale, d @ w / scale))
     return {k: np.asarray(v).reshape(-1, 2) for k, v in out.items()}
