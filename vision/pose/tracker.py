@@ -238,7 +238,8 @@ class Tracker:
         the table, and from the foot end it projects beyond the client's head."""
         if not tr.lying or (self.table is not None and not self.table.holds(xy)):
             return False
-        v, w = xy[HIPS].mean(0) - xy[SHOULDERS].mean(0), tr.xy[HIPS].mean(0) - tr.xy[SHOULDERS].mean(0)
+        v = xy[HIPS].mean(0) - xy[SHOULDERS].mean(0)
+        w = tr.xy[HIPS].mean(0) - tr.xy[SHOULDERS].mean(0)
         nv, nw = float(np.hypot(*v)), float(np.hypot(*w))
         if nv < min_len * nw or nw == 0 or float(v @ w) < parallel * nv * nw:
             return False
