@@ -199,10 +199,10 @@ class PostProcessor:
         foot end: its rule is ``shows_front``)."""
         toward = facing(res.xy[j])  # None: the feet seen end-on
         if toward is not None and labels_contradict_feet(res.xy[i], toward) \
-                and not self._lies_along(res.xy[i]):
+                and not self._lies_on_table(res.xy[i]):
             mirror(res, i)
         legs = res.xy[j]
-        if self._lies_along(legs):
+        if self._lies_on_table(legs):
             return
         turn = None if toward is None else legs_contradict_feet(legs, toward)
         if turn is None and res.score[i] >= self.cfg.min_presence:
@@ -212,8 +212,8 @@ class PostProcessor:
         if turn:
             mirror(res, j)
 
-    def _lies_along(self, xy: np.ndarray) -> bool:
-        return self.table is not None and self.table.holds(xy) and self.table.along(xy)
+    def _lies_on_table(self, xy: np.ndarray) -> bool:
+        return self.table is not None and self.table.holds_lying(xy)
 
     def face_down(self, res: LandmarkResult, requests: list[RegionRequest]) -> None:
         """Mirror, in place, each reading of the client (the table's regions, a lying track)

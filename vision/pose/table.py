@@ -36,6 +36,10 @@ class TableOutline:
         up = xy[SHOULDERS].mean(0) - xy[HIPS].mean(0)
         return abs(float(up @ self.axis)) >= np.cos(np.pi / 6) * np.hypot(*up)
 
+    def holds_lying(self, xy: np.ndarray) -> bool:
+        """A torso on the table and along it: how a body lying there looks."""
+        return self.holds(xy) and self.along(xy)
+
     def regions(self) -> list[Region]:
         """Regions for a client lying on the table: toward the head end, or both ways when the
         studio does not name it."""

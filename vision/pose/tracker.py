@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.io.posetrack import Frame, Person
-from vision.skeleton import HIPS, SHOULDERS, TORSO_PAIRS
+from vision.skeleton import HIPS, SHOULDERS, TORSO_PAIRS, torso_centre
 from .config import EngineConfig
 from .detector import Detection
 from .landmarks import LandmarkResult
@@ -243,8 +243,7 @@ class Tracker:
         nv, nw = float(np.hypot(*v)), float(np.hypot(*w))
         if nv < min_len * nw or nw == 0 or float(v @ w) < parallel * nv * nw:
             return False
-        centre = xy[TORSO_PAIRS].mean(0) - tr.xy[TORSO_PAIRS].mean(0)
-        return bool(np.hypot(*centre) < near * nw)
+        return bool(np.hypot(*(torso_centre(xy) - torso_centre(tr.xy))) < near * nw)
 
     def _reuse_id(self, xy: np.ndarray) -> int:
         """The id of a person lost moments ago where this one appears (a track briefly lost
@@ -285,8 +284,8 @@ class Tracker:
         # one client per table: a second body still along it is the therapist standing still
         # on the client (seen from a head-end ceiling, a standing torso lies along the table
         # in the image too), never a second client to hold while covered
-        tr.lying = tr.lying or (tr.still and self.table is not None and self._on_table(tr.xy)
-                                and self.table.along(tr.xy)
+        tr.lying = tr.lying or (tr.still and self.table is not None
+                                and self.table.holds_lying(tr.xy)
                                 and not any(o.lying for o in self.tracks if o is not tr))
         if tr.still and tr.lying and tr.lying_len is None:
             tr.lying_len = tr.torso_len()  # a second's steady views of it lying
