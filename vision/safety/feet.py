@@ -20,6 +20,7 @@ import numpy as np
 
 from vision.io import camera as C
 from vision.safety.geometry import apply_h, point_segment_distance, points_in_polygon
+from vision.skeleton import FEET, HIPS, SHOULDERS
 
 # How high the heel and toe-tip keypoints are above the sole (m), for the parallax correction.
 SOLE = np.array([C.HEEL_POINT_ABOVE_SOLE_M, C.TOE_POINT_ABOVE_SOLE_M])
@@ -172,6 +173,85 @@ class TableFootprint:
         if len(pts) == 0 or not np.all(np.isfinite(pts)):
             return False
         xy = pts[:, :2]
-        edges = np.stack([self.outline_m, np.roll(self.outline_m, -1, axis=0)], axis=1)
         return bool(not points_in_polygon(xy, self.outline_m).any() and
-                    point_segment_distance(xy, edges).min() > self.margin_m)
+                    point_segment_distance(xy, self._edges()).min() > self.margin_m)
+
+    def _edges(self) -> np.ndarray:
+        return np.stack([self.outline_m, np.roll(self.outline_m, -1, axis=0)], axis=1)
+
+    def stands_on_floor(self, pts_px: np.ndarray, kp: np.ndarray, min_vis: float = 0.5) -> bool:
+        """Whether the therapist whose keypoints (33, 3) are ``kp`` stands on the floor, with
+        this foot (its seen image points (N, 2)) beside the table, where ``beside`` cannot
+        tell: behind the table, seen across it, its rays cross the table at the skin's height.
+
+        One camera cannot tell near from far, but it sees a body's size: taken on the back,
+        the feet put the body's hips and shoulders (on their viewing rays, over the feet) at
+        the heights of a body scaled toward the camera by (camera height - back height) /
+        camera height, about 0.65-0.75. On the floor only if a therapist standing on the back
+        would be shorter than any adult (STANDING_ON_BACK_MIN_M, every seen pair), while on
+        the floor the same body has an adult's heights (STANDING_ON_FLOOR_M) and this foot is
+        beside the table, not under it. The body stands over the middle of its feet give or
+        take a lean and a stance (BODY_OVER_FEET_M), which moves the heights by that times the
+        cotangent of the rays' angle from the vertical: undecided (False) where that is more
+        than HEIGHT_ERROR_M (a camera steeper than about 45 degrees over the therapist)."""
+        pts = np.asarray(pts_px, dtype=np.float64)
+        both = kp[FEET]
+        support = both[both[:, 2] >= min_vis, :2]
+        pairs = {name: ix for name, ix in (("hips", HIPS), ("shoulders", SHOULDERS))
+                 if np.all(kp[ix, 2] >= min_vis)}
+        if len(pts) == 0 or len(support) == 0 or not pairs:
+            return False
+        lift = C.FOOT_POINT_ABOVE_SOLE_M
+        feet = np.stack([support.mean(axis=0), pts.mean(axis=0)])
+        on_back = C.intersect_plane_z(self.camera, feet[0], self.z_m)
+        on_floor, this_on_floor = C.intersect_plane_z(self.camera, feet, lift)
+        if not (np.all(np.isfinite(on_back)) and np.all(np.isfinite(on_floor)) and
+                np.all(np.isfinite(this_on_floor))):
+            return False
+        fxy = this_on_floor[None, :2]
+        if points_in_polygon(fxy, self.outline_m)[0] and \
+                point_segment_distance(fxy, self._edges()).min() > UNDER_TABLE_M:
+            return False
+        for name, ix in pairs.items():
+            mid = kp[ix, :2].mean(axis=0)[None]
+            (h_back, cot), (h_floor, _) = _height_over(self.camera, mid, on_back), \
+                _height_over(self.camera, mid, on_floor)
+            if not (np.isfinite(h_back) and np.isfinite(h_floor)) or \
+                    BODY_OVER_FEET_M * cot > HEIGHT_ERROR_M:
+                return False
+            lo, hi = STANDING_ON_FLOOR_M[name]
+            if h_back >= STANDING_ON_BACK_MIN_M[name] or not lo <= h_floor <= hi:
+                return False
+        return True
+
+
+# A therapist standing on the client, its hip and shoulder joints over its soles (m): an adult
+# woman of the 5th percentile's stature (1.52 m, ANSUR II 2012) at Drillis & Contini's 0.530 and
+# 0.818 of it (0.81, 1.24), less 8 % for knees bent under load (0.74, 1.14), less 10 % for the
+# keypoints and the camera's calibration. Below this, no adult stands on the back.
+STANDING_ON_BACK_MIN_M = {"hips": 0.67, "shoulders": 1.03}
+# The same body standing (or stooping) on the floor: from a stoop to a tall man's (1.95 m).
+STANDING_ON_FLOOR_M = {"hips": (0.55, 1.20), "shoulders": (0.90, 1.80)}
+# A foot on the floor may reach this far under the table top's edge (m): farther in, it is not
+# on the floor beside the table.
+UNDER_TABLE_M = 0.10
+# The hips and shoulders stand over the middle of the feet within this (m: a lean on the bars,
+# a stance); at most this error in their heights (m) lets the sizes be told apart.
+BODY_OVER_FEET_M, HEIGHT_ERROR_M = 0.10, 0.10
+
+
+def _height_over(cam: C.CameraModel, body_px: np.ndarray, foot: np.ndarray
+                 ) -> tuple[float, float]:
+    """The height (m) above ``foot`` (3,) of the point on the viewing ray of ``body_px`` (1, 2)
+    that lies straight over it (nearest to its vertical, in the floor plan), and the ray's
+    cotangent from the vertical (m of height per m across)."""
+    d = cam.rays(body_px)[0]
+    c = cam.centre
+    dxy = d[:2]
+    across = float(np.linalg.norm(dxy))
+    if across < 1e-9:
+        return np.nan, np.inf
+    s = float(dxy @ (foot[:2] - c[:2])) / across ** 2
+    if s <= 0:
+        return np.nan, np.inf
+    return float(c[2] + s * d[2] - foot[2]), abs(float(d[2])) / across

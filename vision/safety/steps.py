@@ -230,14 +230,22 @@ class FootTracker:
                 self.plant = Stance(start=max(self.still_since, 0.0))
             elif self.plant is not None and self.fast_frames >= need_fast:
                 self._close(t - 0.5 * self.p.window_s)
+        # Seen beyond the table's edge: on the floor, whatever the back map (known or not) says.
+        # Or, behind the table seen across it, a body too small to stand on the back. The
+        # foot's confident points are enough (it is not hidden): before the back is known its
+        # length is judged at a guessed scale, which rejects feet seen end-on from the head or
+        # the foot end.
+        beside = self._beside(kp, back)
+        if seen or beside:
+            self._beside_change(t, beside)
         # A located step whose foot then disappears is closed where it was seen; what follows
         # is a step of unknown zone. Otherwise a hidden next step would merge with it and the
         # located zone (the spine, say) would be lost in an `unknown`.
-        if seen:
+        if seen or beside:
             self.hidden_since = None
         elif self.hidden_since is None:
             self.hidden_since = t
-        if self.plant is not None and not seen and self.plant.known > 0 and \
+        if self.plant is not None and self.hidden_since is not None and self.plant.known > 0 and \
                 t - self.hidden_since >= self.p.hide_split_s:
             start = self.hidden_since
             self._close(start)
@@ -245,10 +253,6 @@ class FootTracker:
         heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
-        # Seen beyond the table's edge: on the floor, whatever the back map (known or not) says.
-        beside = seen and back.table is not None and back.table.beside(self._seen_px(kp))
-        if seen:
-            self._beside_change(t, beside)
         if self.plant is None:
             self.unmeasured_since = self.last_place = None
         elif speed is None:
@@ -279,6 +283,12 @@ class FootTracker:
         planted = self.plant is not None
         return FootStatus(self.side, seen, planted, zone,
                           planted and zone != Zone.OFF_BODY, possible)
+
+    def _beside(self, kp: np.ndarray | None, back: BackState) -> bool:
+        if kp is None or back.table is None:
+            return False
+        pts = self._seen_px(kp)
+        return len(pts) > 0 and (back.table.beside(pts) or back.table.stands_on_floor(pts, kp))
 
     def _beside_change(self, t: float, beside: bool) -> None:
         """A foot that goes from the floor onto the table or back (seen so on ``beside_frames``
