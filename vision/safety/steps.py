@@ -285,6 +285,7 @@ class FootTracker:
                           planted and zone != Zone.OFF_BODY, possible)
 
     def _beside(self, kp: np.ndarray | None, back: BackState) -> bool:
+        """Whether the foot's confident points say it is on the floor beside the table."""
         if kp is None or back.table is None:
             return False
         pts = self._seen_px(kp)
