@@ -15,6 +15,7 @@ it is on the back (vision/io/camera.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -174,9 +175,11 @@ class TableFootprint:
             return False
         xy = pts[:, :2]
         return bool(not points_in_polygon(xy, self.outline_m).any() and
-                    point_segment_distance(xy, self._edges()).min() > self.margin_m)
+                    point_segment_distance(xy, self._edges).min() > self.margin_m)
 
+    @cached_property
     def _edges(self) -> np.ndarray:
+        """The outline's edges (N, 2, 2), once: both tests ask for them every frame."""
         return np.stack([self.outline_m, np.roll(self.outline_m, -1, axis=0)], axis=1)
 
     def stands_on_floor(self, pts_px: np.ndarray, kp: np.ndarray, min_vis: float = 0.5) -> bool:
@@ -201,26 +204,29 @@ class TableFootprint:
                  if np.all(kp[ix, 2] >= min_vis)}
         if len(pts) == 0 or len(support) == 0 or not pairs:
             return False
-        lift = C.FOOT_POINT_ABOVE_SOLE_M
-        feet = np.stack([support.mean(axis=0), pts.mean(axis=0)])
-        on_back = C.intersect_plane_z(self.camera, feet[0], self.z_m)
-        on_floor, this_on_floor = C.intersect_plane_z(self.camera, feet, lift)
-        if not (np.all(np.isfinite(on_back)) and np.all(np.isfinite(on_floor)) and
-                np.all(np.isfinite(this_on_floor))):
+        # taken on the back first: a body that stands there (every frame on the client) ends it
+        on_back = C.intersect_plane_z(self.camera, support.mean(axis=0), self.z_m)
+        if not np.all(np.isfinite(on_back)):
+            return False
+        mids = {name: kp[ix, :2].mean(axis=0)[None] for name, ix in pairs.items()}
+        for name, mid in mids.items():
+            h_back, cot = _height_over(self.camera, mid, on_back)
+            if not np.isfinite(h_back) or BODY_OVER_FEET_M * cot > HEIGHT_ERROR_M or \
+                    h_back >= STANDING_ON_BACK_MIN_M[name]:
+                return False
+        on_floor, this_on_floor = C.intersect_plane_z(
+            self.camera, np.stack([support.mean(axis=0), pts.mean(axis=0)]),
+            C.FOOT_POINT_ABOVE_SOLE_M)
+        if not (np.all(np.isfinite(on_floor)) and np.all(np.isfinite(this_on_floor))):
             return False
         fxy = this_on_floor[None, :2]
         if points_in_polygon(fxy, self.outline_m)[0] and \
-                point_segment_distance(fxy, self._edges()).min() > UNDER_TABLE_M:
+                point_segment_distance(fxy, self._edges).min() > UNDER_TABLE_M:
             return False
-        for name, ix in pairs.items():
-            mid = kp[ix, :2].mean(axis=0)[None]
-            (h_back, cot), (h_floor, _) = _height_over(self.camera, mid, on_back), \
-                _height_over(self.camera, mid, on_floor)
-            if not (np.isfinite(h_back) and np.isfinite(h_floor)) or \
-                    BODY_OVER_FEET_M * cot > HEIGHT_ERROR_M:
-                return False
+        for name, mid in mids.items():
+            h_floor, _ = _height_over(self.camera, mid, on_floor)
             lo, hi = STANDING_ON_FLOOR_M[name]
-            if h_back >= STANDING_ON_BACK_MIN_M[name] or not lo <= h_floor <= hi:
+            if not (np.isfinite(h_floor) and lo <= h_floor <= hi):
                 return False
         return True
 

@@ -235,13 +235,12 @@ class FootTracker:
         # foot's confident points are enough (it is not hidden): before the back is known its
         # length is judged at a guessed scale, which rejects feet seen end-on from the head or
         # the foot end.
-        beside = self._beside(kp, back)
-        if seen or beside:
-            self._beside_change(t, beside)
         # A located step whose foot then disappears is closed where it was seen; what follows
         # is a step of unknown zone. Otherwise a hidden next step would merge with it and the
         # located zone (the spine, say) would be lost in an `unknown`.
+        beside = self._beside(kp, back)
         if seen or beside:
+            self._beside_change(t, beside)
             self.hidden_since = None
         elif self.hidden_since is None:
             self.hidden_since = t
