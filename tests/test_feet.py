@@ -115,13 +115,25 @@ def test_the_feet_model_places_the_rendered_therapists_feet_closer(rendered_fram
     assert on["client_hips_px"] == pytest.approx(off["client_hips_px"])
 
 
-def test_the_setting_turns_the_model_on_and_off(monkeypatch):
+def test_the_model_follows_the_footage_and_the_setting_overrides_it(monkeypatch):
+    table = np.array([[400, 200], [900, 200], [900, 500], [400, 500]], float)
     monkeypatch.delenv("ASHIWATCH_FEET_MODEL", raising=False)
-    assert not EngineConfig().feet
+    # a studio camera over the table: the view it was trained for
+    assert EngineConfig().feet is None and EngineConfig(table=table).reads_feet
+    assert PoseEngine(EngineConfig(model="lite", table=table)).feet is not None
+    # footage without a studio (people walking, seen from the side): off
+    assert not EngineConfig().reads_feet
     assert PoseEngine(EngineConfig(model="lite")).feet is None
+    assert PoseEngine(EngineConfig(model="lite")).source == "engine:lite"
     monkeypatch.setenv("ASHIWATCH_FEET_MODEL", "1")
-    assert EngineConfig().feet
-    assert PoseEngine(EngineConfig(model="lite")).feet is not None
+    assert EngineConfig().reads_feet
+    assert PoseEngine(EngineConfig(model="lite")).source == "engine:lite+feet"
+    monkeypatch.setenv("ASHIWATCH_FEET_MODEL", "0")
+    assert not EngineConfig(table=table).reads_feet
+    assert PoseEngine(EngineConfig(model="lite", table=table)).feet is None
+    monkeypatch.setenv("ASHIWATCH_FEET_MODEL", "yes")
+    with pytest.raises(ValueError, match="ASHIWATCH_FEET_MODEL='yes'"):
+        EngineConfig()
 
 
 def test_randomised_looks_are_fixed_by_their_seed_and_vary_across_seeds():

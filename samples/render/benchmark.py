@@ -54,9 +54,9 @@ def engine_code_tag() -> str:
 
 def engine_track(d: Path, model: str | None = None, feet: bool | None = None) -> Path:
     """The pose engine (the audit's model, or ``model``; with the feet model or not, by default
-    as the engine is set: vision.pose.config.EngineConfig.feet) on the session's video, as a
-    pose track, cached per engine source (``engine_code_tag``), onnxruntime and OpenCV version
-    and feet model."""
+    as the engine is set for the session's studio: vision.pose.config.EngineConfig.reads_feet)
+    on the session's video, as a pose track, cached per engine source (``engine_code_tag``),
+    onnxruntime and OpenCV version and feet model."""
     import cv2
     import onnxruntime
 
@@ -66,7 +66,8 @@ def engine_track(d: Path, model: str | None = None, feet: bool | None = None) ->
     from vision.io.studio import load_studio
     from vision.pose.config import EngineConfig
     model = model or AUDIT_MODEL
-    feet = EngineConfig().feet if feet is None else feet
+    st = load_studio(d / "studio.yaml")
+    feet = EngineConfig(table=st.table).reads_feet if feet is None else feet
     from models import model_info
     tag = f"_feet{model_info('feet')['sha256'][:8]}" if feet else ""
     if model.endswith("_feet"):   # built here (models.BUILT), not bundled: named by its file
@@ -76,7 +77,6 @@ def engine_track(d: Path, model: str | None = None, feet: bool | None = None) ->
                f"_ort{onnxruntime.__version__}_cv{cv2.__version__}.jsonl")
     if out.is_file():
         return out
-    st = load_studio(d / "studio.yaml")
     header, frames, _ = track_from_video(d / "scene.mp4", model, st.table, st.table_head,
                                          feet=feet)
     tmp = out.with_suffix(".part")

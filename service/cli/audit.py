@@ -94,7 +94,7 @@ def audit(
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="write the same page as a PDF (needs chromium)"),
     snapshots: Optional[Path] = typer.Option(None, "--snapshots", help="video input: one picture per alert here (default: beside the --html file)"),
     device: str = typer.Option("auto", "--device", help="where the pose engine runs: auto, cpu or cuda (auto: the GPU if onnxruntime has CUDA)"),
-    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="video input: re-read the therapist's feet with the feet model (models/feet.onnx; default: ASHIWATCH_FEET_MODEL=1 turns it on, else off)"),
+    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="video input: re-read the therapist's feet with the feet model (models/feet.onnx; default: on with a studio table, off without; ASHIWATCH_FEET_MODEL=1 / 0 sets it whatever the footage)"),
 ) -> None:
     """Audit a session: steps, their zones, bar grip and alerts, as a JSON report (and an
     HTML/PDF report with one snapshot per alert)."""
@@ -357,7 +357,7 @@ def evaluate(
     split: str = typer.Option("dev", "--split", help="with --rendered: dev (developed on), dev-foot (developed on, from the foot end) or report (other seeds, places and steps)"),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="with --rendered: only the first N sessions"),
     feet_error: bool = typer.Option(False, "--feet-error", help="with --rendered: instead, the engine's heels, toe tips, client shoulders and hips in px against the truth, per camera place: heavy alone, with the feet model, and heavy_feet"),
-    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="with --rendered: read the videos with the feet model or without it (default: as ASHIWATCH_FEET_MODEL sets the engine)"),
+    feet_model: Optional[bool] = typer.Option(None, "--feet-model/--no-feet-model", help="with --rendered: read the videos with the feet model or without it (default: on, as the engine reads a studio; ASHIWATCH_FEET_MODEL=0 turns it off)"),
     model: Optional[str] = typer.Option(None, "--model", help="with --rendered: the landmark model that reads the videos (default: heavy, the audit's; heavy_feet: heavy with its feet re-fitted on renders)"),
     keypoint_error: bool = typer.Option(False, "--keypoint-error", help="with --rendered: instead, the pose engine's heel and toe error per model over the split (vision.safety.steps.KP_SIGMA_CM)"),
 ) -> None:

@@ -18,6 +18,18 @@ def reading_name(model: str, feet: bool) -> str:
     return model + ("+feet" if feet else "")
 
 
+FEET_ENV = "ASHIWATCH_FEET_MODEL"
+
+
+def feet_from_env() -> bool | None:
+    """ASHIWATCH_FEET_MODEL: "1" on, "0" off, unset or empty: as the footage decides."""
+    value = os.environ.get(FEET_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{FEET_ENV}={value!r}: use 1 (on), 0 (off) or leave it unset "
+                         "(on with a studio table)")
+    return None if value == "" else value == "1"
+
+
 @dataclass
 class EngineConfig:
     model: str = "full"  # lite | full | heavy | heavy_feet
@@ -49,12 +61,19 @@ class EngineConfig:
     # turned upside down as well (detector frames only). None: on with a studio table.
     refine: bool | None = None
     # The feet model (vision/pose/feet.py, models/feet.onnx): each standing person's ankles,
-    # heels and toe tips re-read from high-resolution crops. Off by default until it is
-    # measured on the whole rendered benchmark and on real footage (docs/models.md); on with
-    # feet=True or ASHIWATCH_FEET_MODEL=1 in the environment (the service's cameras and jobs).
-    feet: bool = field(default_factory=lambda: os.environ.get("ASHIWATCH_FEET_MODEL", "0") == "1")
+    # heels and toe tips re-read from high-resolution crops. None: on with a studio table, the
+    # view it was trained for (a studio camera over the table, the feet seen from above); off
+    # on footage without one, where it is wrong (people walking seen from the side: the
+    # pose2sim clips, docs/models.md). ASHIWATCH_FEET_MODEL=1 / 0 in the environment, or
+    # feet=True / False, turns it on or off whatever the footage (the service's cameras and jobs).
+    feet: bool | None = field(default_factory=feet_from_env)
 
     @property
     def refines(self) -> bool:
         """Whether second regions (legs, turned detections) join the batch."""
         return self.refine if self.refine is not None else self.table is not None
+
+    @property
+    def reads_feet(self) -> bool:
+        """Whether the feet model re-reads the feet of everyone standing."""
+        return self.feet if self.feet is not None else self.table is not None

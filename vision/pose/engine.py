@@ -66,7 +66,7 @@ class PoseEngine:
     @property
     def source(self) -> str:
         """What a pose track's header names as its keypoints' maker (vision.io.posetrack.Header)."""
-        return f"engine:{reading_name(self.cfg.model, self.cfg.feet)}"
+        return f"engine:{reading_name(self.cfg.model, self.cfg.reads_feet)}"
 
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
@@ -82,7 +82,7 @@ class PoseEngine:
         self.post = PostProcessor(self.cfg)
         self.tracker = Tracker(self.cfg)
         self.feet = FeetModel(model_path("feet"), self.cfg.threads, device=self.device) \
-            if self.cfg.feet else None
+            if self.cfg.reads_feet else None
         self.reset()
 
     def reset(self) -> None:
