@@ -42,7 +42,8 @@ def distances(feet: bool | None, threads: int = 2, model: str = "full") -> dict[
 
 
 # the readings: the full model (MediaPipe's own in the goldens) as the engine reads footage
-# without a studio table by default (None: the feet model off), without and with the feet model; heavy against heavy_feet (heavy with its foot outputs re-fitted on renders,
+# without a studio table by default (None: the feet model off), without and with the feet
+# model; heavy against heavy_feet (heavy with its foot outputs re-fitted on renders,
 # models/feet/head.py), whose difference is what the refit does to real feet
 READINGS = (("full", None), ("full", False), ("full", True), ("heavy", False), ("heavy_feet", False))
 
