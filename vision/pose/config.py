@@ -68,12 +68,16 @@ class EngineConfig:
     # feet=True / False, turns it on or off whatever the footage (the service's cameras and jobs).
     feet: bool | None = field(default_factory=feet_from_env)
 
+    def _with_table(self, setting: bool | None) -> bool:
+        """A setting left at None follows the studio: on with a table, off without."""
+        return setting if setting is not None else self.table is not None
+
     @property
     def refines(self) -> bool:
         """Whether second regions (legs, turned detections) join the batch."""
-        return self.refine if self.refine is not None else self.table is not None
+        return self._with_table(self.refine)
 
     @property
     def reads_feet(self) -> bool:
         """Whether the feet model re-reads the feet of everyone standing."""
-        return self.feet if self.feet is not None else self.table is not None
+        return self._with_table(self.feet)

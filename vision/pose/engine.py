@@ -66,7 +66,7 @@ class PoseEngine:
     @property
     def source(self) -> str:
         """What a pose track's header names as its keypoints' maker (vision.io.posetrack.Header)."""
-        return f"engine:{reading_name(self.cfg.model, self.cfg.reads_feet)}"
+        return f"engine:{reading_name(self.cfg.model, self.feet is not None)}"
 
     def __init__(self, config: EngineConfig | None = None, **kw):
         self.cfg = config or EngineConfig(**kw)
