@@ -85,6 +85,55 @@ def test_two_consecutive_steps_are_two_steps():
     assert [s.zone for s in steps] == ["safe", "safe", "neck"]
 
 
+def test_a_stance_broken_by_a_keypoint_glitch_or_a_short_hiding_is_one_step():
+    # One stance on the erector (2.5 s): its keypoints jump 20 cm for two frames, as a pose
+    # model's do, and later the foot is hidden for 0.4 s. The foot never moved: one step.
+    path = walk([[30, 60], [4.5, 22], [30, 60]], dwell_s=2.5)
+    plant = next(i for i, (h, _) in enumerate(path) if np.allclose(h, [4.5, 22]))
+    base, _ = run_foot(path)
+    assert [s.zone for s in base if s.zone != "off_body"] == ["safe"]
+    glitch = list(path)
+    for i in (plant + 20, plant + 21):
+        glitch[i] = (path[i][0] + [20, 0], path[i][1] + [20, 0])
+    vis = np.full(len(path), 0.95)
+    vis[plant + 45:plant + 57] = 0.1
+    steps, _ = run_foot(glitch, vis=vis)
+    on_back = [s for s in steps if s.zone != "off_body"]
+    assert len(on_back) == 1 and on_back[0].zone == "safe", steps
+    assert abs(on_back[0].start_s - base[0].start_s) < 0.1 and \
+        abs(on_back[0].end_s - base[0].end_s) < 0.1
+
+
+def test_a_joined_stance_is_never_read_safer_than_a_part_of_it():
+    from vision.safety.stance import Stance
+    from vision.safety.zones import WORST_FIRST
+    from vision.vocab import Zone
+    parts = []
+    for zone in (Zone.SAFE, Zone.SPINE):
+        st = Stance(start=0.0)
+        st.frames = st.known = 30
+        st.peak = np.eye(len(WORST_FIRST))[WORST_FIRST.index(zone)]
+        st.tail.extend((i / FPS, True, st.peak) for i in range(30))
+        parts.append(st)
+    parts[0].absorb(parts[1], 3, EXACT.min_known_share)
+    assert parts[0].decide(EXACT.min_known_share) == (Zone.SPINE, False)
+    assert parts[0].frames == 63 and parts[0].known == 60
+    # closed at its end, the peak of the first part is kept with the second's
+    parts[0].end(0.5, EXACT.min_known_share)
+    assert parts[0].zone == Zone.SPINE
+
+
+def test_a_foot_lifted_and_set_down_again_nearby_is_a_new_step():
+    # lifted, carried 12 cm toward the head and back in 0.5 s (the arc a foot makes in the
+    # air, seen from above) and put down 6 cm from where it was: two steps, for a foot that
+    # steps is in the air longer than a pose model's glitch lasts
+    up = walk([[4.5, 20], [4.5, 8]], move_s=0.25, dwell_s=1.5)
+    down = walk([[4.5, 8], [4.5, 26]], move_s=0.25, dwell_s=1.5)
+    path = up[:-int(1.5 * FPS)] + down[int(1.5 * FPS):]
+    steps, _ = run_foot(path)
+    assert len(steps) == 2, steps
+
+
 def test_a_slow_slide_under_load_is_one_glide_step_with_the_worst_zone_it_passes():
     # 12 cm in 1 s (12 cm/s, under the 20 cm/s of a foot at rest): a glide, not two steps.
     # The foot was on the kidney for the second half: the step is a kidney step, sure, and

@@ -49,6 +49,11 @@ class Stance:
     recent: deque = field(default_factory=deque)
     zone: Zone = Zone.UNKNOWN
     possible: bool = False
+    # the loaded centres (body cm) of the first located frames: where the stance began, to
+    # tell a foot planted again where it was from one that has stepped (FootTracker's rejoin)
+    first: list = field(default_factory=list)
+    # the closed step this stance may continue (steps._Closed), until its place says
+    joins: object = None
 
     def add(self, t: float, foot: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
             whole: bool, atlas: Atlas, legs: dict, p: StepParams, beside: bool = False) -> None:
@@ -77,6 +82,8 @@ class Stance:
             if len(self.window) >= min(3, self.known):
                 self.peak = np.maximum(self.peak, self.window_sum / len(self.window))
             if foot is not None and not beside:   # a place on the body (beside: none)
+                if len(self.first) < 3:
+                    self.first.append((foot[0] + foot[1]) / 2)
                 (self.heels if whole else self.part_heels).append(foot[0])
                 (self.toes if whole else self.part_toes).append(foot[1])
             for lst in (self.heels, self.toes, self.part_heels, self.part_toes):
@@ -94,6 +101,29 @@ class Stance:
             self.frames -= len(after)
             self.known -= sum(after)
             self.peak = before[-1][1] if before else np.zeros(len(WORST_FIRST))
+        self.zone, self.possible = self.decide(min_known_share)
+
+    def end_place(self, t_end: float) -> np.ndarray | None:
+        """The loaded centre (body cm) where the stance ended: the median of its located
+        frames of the last smooth_s up to ``t_end``; None if none was located then."""
+        c = [(h + to) / 2 for t, h, to, _ in self.recent if t <= t_end]
+        return np.median(c, axis=0) if c else None
+
+    def absorb(self, later: "Stance", gap_frames: int, min_known_share: float) -> None:
+        """Continue this (closed) stance with ``later``, the same foot planted again where it
+        was: one stance over both, the frames between them counted as not located. Its zone
+        probabilities are the larger of the two peaks, so a join never makes a zone likelier
+        safe than either part was."""
+        mine = self.peak
+        self.frames += gap_frames + later.frames
+        self.known += later.known
+        self.peak = np.maximum(mine, later.peak)
+        for name in ("heels", "toes", "part_heels", "part_toes"):
+            getattr(self, name).extend(getattr(later, name))
+        self.window, self.window_sum, self.recent = later.window, later.window_sum, later.recent
+        self.tail = deque(((t, lo, np.maximum(pk, mine)) for t, lo, pk in later.tail),
+                          maxlen=later.tail.maxlen)
+        self.joins = None
         self.zone, self.possible = self.decide(min_known_share)
 
     def decide(self, min_known_share: float) -> tuple[Zone, bool]:

@@ -100,6 +100,13 @@ class StepParams:
     # changing) and that is then found this far (body cm) from where it was has stepped, unseen:
     # a new step. A glide is seen moving slowly all along and stays one step.
     jump_cm: float = 8.0
+    # A stance that begins within rejoin_s of the last one's end (closed by a moment of fast or
+    # hidden keypoints, not by the foot going onto the floor or jumping) and whose first located
+    # place is within rejoin_cm of where that one ended is the same planted foot: one step. A
+    # foot that steps is lifted for longer (on the rendered dev split, consecutive true steps
+    # come 0.2-0.3 s apart as detected, and their places >= 8.4 cm apart from the truth track).
+    rejoin_s: float = 0.15
+    rejoin_cm: float = 8.0
     # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
     # length, or 0.152 x the reference stature (Drillis & Contini) before it was measured.
     default_foot_cm: float = 26.6
@@ -147,6 +154,15 @@ class Step:
 
 
 @dataclass
+class _Closed:
+    """The last step a foot closed, which a stance planted again where it ended continues."""
+    stance: Stance
+    step: Step
+    end_s: float
+    place: np.ndarray | None     # body cm, the loaded centre where it ended (None: not located)
+
+
+@dataclass
 class FootStatus:
     """One foot at one moment."""
     foot: str
@@ -185,6 +201,10 @@ class FootTracker:
         self.fast_frames = 0
         self.plant: Stance | None = None
         self.steps: list[Step] = []
+        self.closed: _Closed | None = None        # the last step, while a stance may continue it
+        self.last_end = float("-inf")             # the end of the last step
+        self.dt = 0.0                             # the last frame interval
+        self.t_prev: float | None = None
         self.lengths: deque = deque(maxlen=60)   # measured foot lengths (body cm)
         self.offset_px: np.ndarray | None = None  # toe - heel in the image, last seen whole
         self.pattern: tuple | None = None         # which foot points were seen last frame
@@ -207,6 +227,9 @@ class FootTracker:
 
     def update(self, t: float, kp: np.ndarray | None, back: BackState, px_per_cm: float
                ) -> FootStatus:
+        if self.t_prev is not None and t > self.t_prev:
+            self.dt = t - self.t_prev
+        self.t_prev = t
         sight = self._sight(kp, back, px_per_cm)
         seen = sight.whole or sight.partial is not None
         speed = self._foot_speed(t, kp, sight, px_per_cm) if seen else \
@@ -227,7 +250,7 @@ class FootTracker:
                 self.still_since = None
             if self.plant is None and self.still_since is not None and \
                     t - self.still_since >= self.p.settle_s:
-                self.plant = Stance(start=max(self.still_since, 0.0))
+                self._plant(max(self.still_since, 0.0))
             elif self.plant is not None and self.fast_frames >= need_fast:
                 self._close(t - 0.5 * self.p.window_s)
         # Seen beyond the table's edge: on the floor, whatever the back map (known or not) says.
@@ -248,7 +271,7 @@ class FootTracker:
                 t - self.hidden_since >= self.p.hide_split_s:
             start = self.hidden_since
             self._close(start)
-            self.plant = Stance(start=start)
+            self._plant(start)
         heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
@@ -262,14 +285,16 @@ class FootTracker:
             if self.unmeasured_since is not None and self.last_place is not None and \
                     np.linalg.norm(place - self.last_place) > self.p.jump_cm:
                 start = self.unmeasured_since
-                self._close(start)
-                self.plant = Stance(start=start)
+                self._close(start, rejoin=False)
+                self._plant(start)
             self.unmeasured_since = None
             self.last_place = place
         cov = sight.cov + back.uncertainty_cm ** 2 * np.eye(2) if located else None
         if self.plant is not None:
             self.plant.add(t, (heel_b, toe_b, cov) if located else None, sight.partial is None,
                            self.atlas, back.legs, self.p, beside=beside)
+            if self.plant.joins is not None and len(self.plant.first) >= 3:
+                self._rejoin()
             zone, possible = self.plant.zone, self.plant.possible
         elif located and not beside:
             dist = zone_distribution(self.atlas, heel_b, toe_b, cov, back.legs)
@@ -303,8 +328,8 @@ class FootTracker:
             return
         if self.plant is not None:
             # the old stance ends with its last frame seen where it was
-            self._close(self.beside_last)
-            self.plant = Stance(start=since)
+            self._close(self.beside_last, rejoin=False)
+            self._plant(since)
             self.unmeasured_since = self.last_place = None
         self.beside, self.beside_flip, self.beside_last = beside, None, t
 
@@ -429,7 +454,35 @@ class FootTracker:
         half = u * self._known_length() / 2
         return c - half, c + half, float(slack)
 
-    def _close(self, t_end: float) -> None:
+    def _plant(self, start: float) -> None:
+        """A new stance from ``start`` (never before the last step's end: a foot makes one step
+        at a time), to continue the last step if it turns out planted where that one ended."""
+        start = max(start, self.last_end)
+        self.plant = Stance(start=start)
+        c = self.closed
+        if c is not None and start - c.end_s <= self.p.rejoin_s:
+            self.plant.joins = c
+
+    def _rejoin(self) -> None:
+        """Decide whether the current stance, which may continue the last step, does: where
+        both are located and it begins within rejoin_cm of where that step ended. A stance
+        never located is its own step (`unknown`): hidden, the foot may have gone anywhere."""
+        pl, c = self.plant, self.plant.joins
+        pl.joins = None
+        if not pl.first or c.place is None or \
+                np.linalg.norm(np.median(pl.first, axis=0) - c.place) > self.p.rejoin_cm:
+            return
+        if self.steps and self.steps[-1] is c.step:
+            self.steps.pop()
+        gap = int(round((pl.start - c.end_s) / self.dt)) if self.dt > 0 else 0
+        c.stance.absorb(pl, max(gap, 0), self.p.min_known_share)
+        self.plant = c.stance
+        self.closed = None
+        self.last_end = self.steps[-1].end_s if self.steps else float("-inf")
+
+    def _close(self, t_end: float, rejoin: bool = True) -> None:
+        if self.plant is not None and self.plant.joins is not None:
+            self._rejoin()      # closed before it was located enough to tell: by what it has
         pl = self.plant
         self.plant = None
         self.fast_frames = 0
@@ -443,9 +496,12 @@ class FootTracker:
         if loc is not None:
             centres, _ = foot_loaded_parts(loc[0], loc[1])
             xy = tuple(float(v) for v in centres.mean(0))
-        self.steps.append(Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
-                               1.0 - pl.known / max(pl.frames, 1), pl.possible,
-                               probabilities_out(pl.peak) if pl.known else {}))
+        step = Step(self.side, pl.start, max(t_end, pl.start), pl.zone, xy,
+                    1.0 - pl.known / max(pl.frames, 1), pl.possible,
+                    probabilities_out(pl.peak) if pl.known else {})
+        self.steps.append(step)
+        self.last_end = step.end_s
+        self.closed = _Closed(pl, step, t_end, pl.end_place(t_end)) if rejoin else None
 
     def finish(self, t_end: float) -> None:
         if self.plant is not None:
