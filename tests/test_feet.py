@@ -136,6 +136,27 @@ def test_the_model_follows_the_footage_and_the_setting_overrides_it(monkeypatch)
         EngineConfig()
 
 
+def test_a_live_camera_names_the_reading_it_makes(monkeypatch):
+    # The live feed's pose track header says what read the feet, so that the safety core adds
+    # that reading's keypoint error (vision.safety.steps.params_for), not the landmark model's.
+    from types import SimpleNamespace
+    from service.api.cameras import LIVE_MODEL, CameraWorker
+    from vision.io.studio import load_studio
+    from vision.safety.steps import KP_SIGMA_CM, params_for
+    monkeypatch.delenv("ASHIWATCH_FEET_MODEL", raising=False)
+    studio = load_studio("samples/demo/studio.yaml")
+    assert studio.table is not None
+    for st, want in ((studio, f"engine:{LIVE_MODEL}+feet"), (None, f"engine:{LIVE_MODEL}")):
+        worker = CameraWorker(SimpleNamespace(id=1, source="samples/demo/demo.mp4", speed=1.0),
+                              hub=None)
+        headers = []
+        monkeypatch.setattr(worker, "_session", lambda header, *a: headers.append(header))
+        worker._replay_once(st)       # the bundled video replayed as a camera
+        assert [h.source for h in headers] == [want]
+    assert params_for(f"engine:{LIVE_MODEL}+feet").kp_sigma_cm == \
+        KP_SIGMA_CM[f"engine:{LIVE_MODEL}+feet"] != KP_SIGMA_CM[f"engine:{LIVE_MODEL}"]
+
+
 def test_randomised_looks_are_fixed_by_their_seed_and_vary_across_seeds():
     from samples.render.randomise import random_look
     a, b, c = random_look(3), random_look(3), random_look(4)

@@ -128,6 +128,9 @@ class CameraWorker:
             self.online = False
 
     def _engine_for(self, studio):
+        """The camera's pose engine, fresh for a new connection or replay. Its ``source``
+        (with the feet model or not, as the studio has a table) is what the header names, so
+        the safety core takes the keypoint error of what actually reads the feet."""
         from vision.pose.engine import EngineConfig, PoseEngine
         if self._engine is None:
             self._engine = PoseEngine(EngineConfig(
@@ -163,7 +166,7 @@ class CameraWorker:
                 return
             info = src.info
             header = Header(fps=info.fps, width=info.width, height=info.height,
-                            source=f"engine:{LIVE_MODEL}")
+                            source=self._engine_for(studio).source)
             detail = f"live {redact(self.source)} ({info.width}x{info.height})"
             why: list[str] = []
             ended = self._session(header, studio, self._image_items(src, studio, True, why),
@@ -188,7 +191,7 @@ class CameraWorker:
             else:
                 src = FrameSource(path)
                 header = Header(fps=src.info.fps, width=src.info.width, height=src.info.height,
-                                source=f"engine:{LIVE_MODEL}")
+                                source=self._engine_for(studio).source)
         except (PoseTrackError, FrameSourceError, ValueError, OSError) as e:
             # the file changed or went away since it was checked: nothing to replay, ever
             if self._announce:

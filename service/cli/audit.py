@@ -380,8 +380,8 @@ def evaluate(
             return
         if keypoint_error:
             from vision.pose.config import reading_name
-            for model, feet in (("heavy", True), ("heavy", False), ("full", False),
-                                ("lite", False)):
+            for model, feet in (("heavy", True), ("heavy", False), ("full", True),
+                                ("full", False), ("lite", False)):
                 typer.echo(f"engine:{reading_name(model, feet)}: "
                            f"{benchmark.keypoint_sigma(split, model, feet=feet)} "
                            f"(1 sigma along, across the foot; cm at the torso's scale)")

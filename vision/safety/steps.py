@@ -49,6 +49,9 @@ KP_SIGMA_CM: dict[str | None, dict[str, tuple[float, float]]] = {
     # with the feet model (vision/pose/feet.py; models/feet.onnx sha256 00b41be5…, 2026-12-06)
     "engine:heavy+feet": {"heel": (2.2, 1.6), "toe": (0.8, 0.9)},
     "engine:full": {"heel": (3.9, 2.9), "toe": (5.9, 3.1)},
+    # the live feed's reading (service/api/cameras.py) with a studio table; measured
+    # 2026-12-07 after 8a9c25a the same way (heavy+feet and full came out as above again)
+    "engine:full+feet": {"heel": (2.3, 1.8), "toe": (1.1, 1.1)},
     "engine:lite": {"heel": (7.7, 5.1), "toe": (10.3, 4.4)},
     "truth": {"heel": (0.0, 0.0), "toe": (0.0, 0.0)},
     "generated": {"heel": (0.0, 0.0), "toe": (0.0, 0.0)},
