@@ -161,7 +161,6 @@ class _Closed:
     """The last step a foot closed, which a stance planted again where it ended continues."""
     stance: Stance
     step: Step
-    end_s: float
     place: np.ndarray | None     # body cm, the loaded centre where it ended (None: not located)
 
 
@@ -205,7 +204,6 @@ class FootTracker:
         self.plant: Stance | None = None
         self.steps: list[Step] = []
         self.closed: _Closed | None = None        # the last step, while a stance may continue it
-        self.last_end = float("-inf")             # the end of the last step
         self.dt = 0.0                             # the last frame interval
         self.t_prev: float | None = None
         self.lengths: deque = deque(maxlen=60)   # measured foot lengths (body cm)
@@ -460,10 +458,11 @@ class FootTracker:
     def _plant(self, start: float) -> None:
         """A new stance from ``start`` (never before the last step's end: a foot makes one step
         at a time), to continue the last step if it turns out planted where that one ended."""
-        start = max(start, self.last_end)
+        if self.steps:
+            start = max(start, self.steps[-1].end_s)
         self.plant = Stance(start=start)
         c = self.closed
-        if c is not None and start - c.end_s <= self.p.rejoin_s:
+        if c is not None and start - c.step.end_s <= self.p.rejoin_s:
             self.plant.joins = c
 
     def _rejoin(self) -> None:
@@ -477,11 +476,10 @@ class FootTracker:
             return
         if self.steps and self.steps[-1] is c.step:
             self.steps.pop()
-        gap = int(round((pl.start - c.end_s) / self.dt)) if self.dt > 0 else 0
+        gap = int(round((pl.start - c.step.end_s) / self.dt)) if self.dt > 0 else 0
         c.stance.absorb(pl, max(gap, 0), self.p.min_known_share)
         self.plant = c.stance
         self.closed = None
-        self.last_end = self.steps[-1].end_s if self.steps else float("-inf")
 
     def _close(self, t_end: float, rejoin: bool = True) -> None:
         if self.plant is not None and self.plant.joins is not None:
@@ -503,8 +501,7 @@ class FootTracker:
                     1.0 - pl.known / max(pl.frames, 1), pl.possible,
                     probabilities_out(pl.peak) if pl.known else {})
         self.steps.append(step)
-        self.last_end = step.end_s
-        self.closed = _Closed(pl, step, t_end, pl.end_place(t_end)) if rejoin else None
+        self.closed = _Closed(pl, step, pl.end_place(t_end)) if rejoin else None
 
     def finish(self, t_end: float) -> None:
         if self.plant is not None:
