@@ -165,11 +165,12 @@ class CameraWorker:
                 src.close()
                 return
             info = src.info
+            engine = self._engine_for(studio)
             header = Header(fps=info.fps, width=info.width, height=info.height,
-                            source=self._engine_for(studio).source)
+                            source=engine.source)
             detail = f"live {redact(self.source)} ({info.width}x{info.height})"
             why: list[str] = []
-            ended = self._session(header, studio, self._image_items(src, studio, True, why),
+            ended = self._session(header, studio, self._image_items(src, engine, True, why),
                                   why, detail)
             said_offline = True
             if not ended:      # it ran a while: the next try comes soon
@@ -184,14 +185,15 @@ class CameraWorker:
         from vision.io.posetrack import PoseTrackError, iter_pose_track
         from vision.io.posetrack import Header
         path = source_path(self.source)
-        src = None
+        src = engine = None
         try:
             if sniff(path) == "track":
                 header, frames = iter_pose_track(path)
             else:
                 src = FrameSource(path)
+                engine = self._engine_for(studio)
                 header = Header(fps=src.info.fps, width=src.info.width, height=src.info.height,
-                                source=self._engine_for(studio).source)
+                                source=engine.source)
         except (PoseTrackError, FrameSourceError, ValueError, OSError) as e:
             # the file changed or went away since it was checked: nothing to replay, ever
             if self._announce:
@@ -200,7 +202,7 @@ class CameraWorker:
             return
         why: list[str] = []
         items = (self._track_items(frames) if src is None
-                 else self._image_items(src, studio, False, why))
+                 else self._image_items(src, engine, False, why))
         self._session(header, studio, items, why, self._playing(path))
 
     def _playing(self, path: Path) -> str:
@@ -222,10 +224,9 @@ class CameraWorker:
             self.frames_read += 1
             yield fr.t, None, fr, time.time()
 
-    def _image_items(self, src, studio, live: bool, why: list) -> Iterator[tuple]:
-        """Images through the pose engine, always the newest one: (t, image, frame, wall time
-        the frame was read). ``why`` gets the reason it ended."""
-        engine = self._engine_for(studio)
+    def _image_items(self, src, engine, live: bool, why: list) -> Iterator[tuple]:
+        """Images through ``engine`` (``_engine_for``), always the newest one: (t, image,
+        frame, wall time the frame was read). ``why`` gets the reason it ended."""
         slot = NewestFrame()
         reader_stop = threading.Event()
         self._slot = slot

@@ -161,7 +161,6 @@ class _Closed:
     """The last step a foot closed, which a stance planted again where it ended continues."""
     stance: Stance
     step: Step
-    place: np.ndarray | None     # body cm, the loaded centre where it ended (None: not located)
 
 
 @dataclass
@@ -471,8 +470,9 @@ class FootTracker:
         never located is its own step (`unknown`): hidden, the foot may have gone anywhere."""
         pl, c = self.plant, self.plant.joins
         pl.joins = None
-        if not pl.first or c.place is None or \
-                np.linalg.norm(np.median(pl.first, axis=0) - c.place) > self.p.rejoin_cm:
+        place = c.stance.end_place(c.step.end_s) if pl.first else None
+        if place is None or np.linalg.norm(np.median(pl.first, axis=0) - place) > \
+                self.p.rejoin_cm:
             return
         if self.steps and self.steps[-1] is c.step:
             self.steps.pop()
@@ -501,7 +501,7 @@ class FootTracker:
                     1.0 - pl.known / max(pl.frames, 1), pl.possible,
                     probabilities_out(pl.peak) if pl.known else {})
         self.steps.append(step)
-        self.closed = _Closed(pl, step, pl.end_place(t_end)) if rejoin else None
+        self.closed = _Closed(pl, step) if rejoin else None
 
     def finish(self, t_end: float) -> None:
         if self.plant is not None:
