@@ -13,6 +13,7 @@ of persistence (hysteresis) keep keypoint noise from making the state flicker.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,13 +67,12 @@ class GripParams:
     let_go: float = 0.06     # ... or this much farther than its own grip distance (+ jitter)
 
 
-def hand_bar_distance(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
-                      min_vis: float = 0.5) -> float | None:
-    """Mean distance of the visible wrist/index/pinky points to the nearest bar: image px to the
-    bar segments, or metres from their rays to the bars' axes (``Bars3D``).
-
-    None when fewer than two of them are visible: a hand we cannot see is not "on".
-    """
+def hand_bar_distances(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
+                       min_vis: float = 0.5) -> np.ndarray | None:
+    """Distances (3,) of the wrist, index and pinky to the bar nearest them all (NaN for a point
+    not visible): image px to the bar segments, or metres from their rays to the bars' axes
+    (``Bars3D``). All inf for a hand that is not raised (with the camera). None when fewer than
+    two of them are visible: a hand we cannot see is not "on"."""
     pts = kp[HAND_KP[side]]
     vis = pts[:, 2] >= min_vis
     if vis.sum() < 2 or len(bars) == 0:
@@ -83,12 +83,22 @@ def hand_bar_distance(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
         # with the bar above it. A hand on an overhead bar is raised: its wrist lies farther
         # from the hips than the shoulders do (a hanging one lies near the hips), in any view.
         if not _raised(kp, side, min_vis):
-            return float("inf")
+            return np.full(len(pts), np.inf)
         d = bars.distance_m(pts[vis, :2])
     else:
         d = point_segment_distance(pts[vis, :2], bars)
-    # All the hand's points near one and the same bar: mean over the points, best bar.
-    return float(d.mean(axis=0).min())
+    # All the hand's points near one and the same bar: the bar of the least mean distance.
+    out = np.full(len(pts), np.nan)
+    out[vis] = d[:, int(np.argmin(d.mean(axis=0)))]
+    return out
+
+
+def hand_bar_distance(kp: np.ndarray, side: str, bars: "np.ndarray | Bars3D",
+                      min_vis: float = 0.5) -> float | None:
+    """Mean distance of the visible wrist/index/pinky points to the nearest bar (units as
+    ``hand_bar_distances``); None when fewer than two of them are visible."""
+    d = hand_bar_distances(kp, side, bars, min_vis)
+    return None if d is None else float(np.nanmean(d))
 
 
 def _raised(kp: np.ndarray, side: str, min_vis: float) -> bool:
@@ -125,8 +135,8 @@ class HandGrip:
         self._pending: str | None = None
         self._count = 0
         self._sw: list[float] = []
-        self._on_d: list[float] = []   # recent distances while on: this hand's own grip
-        self._grip_ref: float | None = None  # that grip distance, kept after letting go
+        self._on_d: list[np.ndarray] = []  # recent distances per point while on: its own grip
+        self._grip_ref: np.ndarray | None = None  # that per point, kept after letting go
         self._grip_jit = 0.0
 
     def scale(self) -> float | None:
@@ -135,7 +145,7 @@ class HandGrip:
     def update(self, kp: np.ndarray | None, bars: "np.ndarray | Bars3D") -> Grip:
         raw = Grip.UNKNOWN
         if kp is not None and len(bars):
-            d = hand_bar_distance(kp, self.side, bars, self.p.min_vis)
+            d = hand_bar_distances(kp, self.side, bars, self.p.min_vis)
             if isinstance(bars, Bars3D):
                 scale = SHOULDER_M    # in the room: a shoulder width in metres, whoever it is
             else:
@@ -145,36 +155,7 @@ class HandGrip:
                     self._sw = self._sw[-300:]
                 scale = self.scale()
             if d is not None and scale is not None:
-                rel = d / scale
-                # A hand that lets go may still be seen near a bar (a hand hanging under it in
-                # a view from above): leaving its own grip distance counts as letting go.
-                off_at = self.p.off_dist
-                on_at = self.p.on_dist
-                if self.state == Grip.ON and self._on_d:
-                    # A low percentile over ~2 s: the baseline must not follow a hand that
-                    # drifts away slowly while still counted as on.
-                    # The grip distance, and how much it jitters frame to frame (noise of small
-                    # images; a slow drift away is not jitter).
-                    self._grip_ref = float(np.percentile(self._on_d, 20))
-                    if len(self._on_d) >= 5:
-                        self._grip_jit = 1.5 * float(np.median(np.abs(np.diff(self._on_d))))
-                if rel >= self.p.off_dist:
-                    self._grip_ref = None   # clearly away: a new grip is judged afresh
-                if self._grip_ref is not None:
-                    off_at = min(off_at, self._grip_ref + self.p.let_go + 2 * self._grip_jit)
-                    # Gripping again means coming back to about the same grip distance.
-                    on_at = min(on_at, self._grip_ref + 0.5 * self.p.let_go +
-                                2 * self._grip_jit)
-                if rel <= on_at and not (self.state == Grip.ON and rel > off_at):
-                    raw = Grip.ON
-                elif rel >= off_at:
-                    raw = Grip.OFF
-                else:
-                    raw = self.state if self.state != Grip.UNKNOWN else Grip.OFF
-                if raw == Grip.ON and self.state == Grip.ON and rel <= on_at:
-                    self._on_d = (self._on_d + [rel])[-60:]
-                elif self.state != Grip.ON:
-                    self._on_d = []
+                raw = self._judge(d / scale)
         if raw == self.state:
             self._pending, self._count = None, 0
         elif raw == self._pending:
@@ -186,3 +167,52 @@ class HandGrip:
             if self.p.persist <= 1:
                 self.state, self._pending, self._count = raw, None, 0
         return self.state
+
+    def _judge(self, pts_rel: np.ndarray) -> Grip:
+        """This frame's raw state from the hand points' distances (3,; NaN: not seen) in
+        shoulder widths."""
+        rel = float(np.nanmean(pts_rel))
+        if self.state == Grip.ON and self._on_d:
+            # A low percentile over ~2 s: the baseline must not follow a hand that drifts away
+            # slowly while still counted as on. Per point: a wrist that goes out of sight
+            # leaves the fingers, which lie farther from the bar's axis than the wrist's mean
+            # with them, and that is no letting go (a hand read off for 2 s while it held on).
+            hist = np.array(self._on_d)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self._grip_ref = np.nanpercentile(hist, 20, axis=0)
+                if len(hist) >= 5:
+                    # how much it jitters frame to frame (noise of small images; a slow drift
+                    # away is not jitter)
+                    jit = np.nanmedian(np.abs(np.diff(hist, axis=0)), axis=0)
+                    if np.any(np.isfinite(jit)):
+                        self._grip_jit = 1.5 * float(np.nanmean(jit))
+        if rel >= self.p.off_dist:
+            self._grip_ref = None   # clearly away: a new grip is judged afresh
+        off_at, on_at = self.p.off_dist, self.p.on_dist
+        near, away = rel <= on_at, rel >= off_at
+        far = rel > off_at
+        ref = self._grip_ref
+        common = np.isfinite(pts_rel) & (np.isfinite(ref) if ref is not None else False)
+        if ref is not None and common.sum() >= 2:
+            # The hand's own grip distance, over the points seen now and then alike (two at
+            # least: one point alone moves by more than the let-go margin as the hand turns
+            # on the bar; until two are shared again the thresholds alone decide).
+            now, was = float(pts_rel[common].mean()), float(ref[common].mean())
+            let_go = was + self.p.let_go + 2 * self._grip_jit
+            # gripping again means coming back to about the same grip distance
+            near = near and now <= was + 0.5 * self.p.let_go + 2 * self._grip_jit
+            away = away or now >= let_go
+            far = far or now > let_go
+        if near and not (self.state == Grip.ON and far):
+            raw = Grip.ON
+        elif away:
+            raw = Grip.OFF
+        else:
+            raw = self.state if self.state != Grip.UNKNOWN else Grip.OFF
+        if raw == Grip.ON and self.state == Grip.ON and near:
+            self._on_d = (self._on_d + [pts_rel])[-60:]
+        elif self.state != Grip.ON:
+            self._on_d = []
+        return raw
+
