@@ -52,6 +52,7 @@ class Stance:
     # the loaded centres (body cm) of the first located frames: where the stance began, to
     # tell a foot planted again where it was from one that has stepped (FootTracker's rejoin)
     first: list = field(default_factory=list)
+    first_cov: list = field(default_factory=list)   # and their covariances (2, 2)
     # the closed step this stance may continue (steps._Closed), until its place says
     joins: object = None
 
@@ -84,6 +85,7 @@ class Stance:
             if foot is not None and not beside:   # a place on the body (beside: none)
                 if len(self.first) < 3:
                     self.first.append((foot[0] + foot[1]) / 2)
+                    self.first_cov.append(foot[2].sum(axis=0) / 4)
                 (self.heels if whole else self.part_heels).append(foot[0])
                 (self.toes if whole else self.part_toes).append(foot[1])
             for lst in (self.heels, self.toes, self.part_heels, self.part_toes):
@@ -108,6 +110,12 @@ class Stance:
         frames of the last smooth_s up to ``t_end``; None if none was located then."""
         c = [(h + to) / 2 for t, h, to, _ in self.recent if t <= t_end]
         return np.median(c, axis=0) if c else None
+
+    def end_cov(self, t_end: float) -> np.ndarray:
+        """The covariance (2, 2; body cm²) of a place of the frames ``end_place`` takes: the
+        middle of a heel and a toe tip, their errors independent."""
+        c = [cov.sum(axis=0) / 4 for t, _, _, cov in self.recent if t <= t_end]
+        return np.mean(c, axis=0) if c else np.zeros((2, 2))
 
     def absorb(self, later: "Stance", gap_frames: int, min_known_share: float) -> None:
         """Continue this (closed) stance with ``later``, the same foot planted again where it

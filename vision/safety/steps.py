@@ -59,6 +59,13 @@ KP_SIGMA_CM: dict[str | None, dict[str, tuple[float, float]]] = {
 KP_SIGMA_CM[None] = KP_SIGMA_CM["engine:lite"]
 
 
+# Durations are compared with this much slack: frame times are multiples of the frame interval,
+# and a duration that is exactly a threshold in frames (four hidden frames at 10 fps: 0.3 s)
+# must not fall either side of it by floating-point rounding (6.5 - 6.2 < 0.3).
+EPS_S = 1e-6
+REJOIN_Z = 2.5
+
+
 def params_for(source: str | None) -> "StepParams":
     """Step parameters for keypoints from ``source`` (a pose track header's). A model read with
     the feet model, or with its feet re-fitted, that was not measured so takes the landmark
@@ -110,6 +117,7 @@ class StepParams:
     # come 0.2-0.3 s apart as detected, and their places >= 8.4 cm apart from the truth track).
     rejoin_s: float = 0.15
     rejoin_cm: float = 8.0
+    rejoin_floor_cm: float = 1.0
     # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
     # length, or 0.152 x the reference stature (Drillis & Contini) before it was measured.
     default_foot_cm: float = 26.6
@@ -249,7 +257,7 @@ class FootTracker:
                 self.fast_frames += 1
                 self.still_since = None
             if self.plant is None and self.still_since is not None and \
-                    t - self.still_since >= self.p.settle_s:
+                    t - self.still_since >= self.p.settle_s - EPS_S:
                 self._plant(max(self.still_since, 0.0))
             elif self.plant is not None and self.fast_frames >= need_fast:
                 self._close(t - 0.5 * self.p.window_s)
@@ -268,7 +276,7 @@ class FootTracker:
         elif self.hidden_since is None:
             self.hidden_since = t
         if self.plant is not None and self.hidden_since is not None and self.plant.known > 0 and \
-                t - self.hidden_since >= self.p.hide_split_s:
+                t - self.hidden_since >= self.p.hide_split_s - EPS_S:
             start = self.hidden_since
             self._close(start)
             self._plant(start)
@@ -461,7 +469,7 @@ class FootTracker:
             start = max(start, self.steps[-1].end_s)
         self.plant = Stance(start=start)
         c = self.closed
-        if c is not None and start - c.step.end_s <= self.p.rejoin_s:
+        if c is not None and start - c.step.end_s <= self.p.rejoin_s + EPS_S:
             self.plant.joins = c
 
     def _rejoin(self) -> None:
@@ -472,7 +480,7 @@ class FootTracker:
         pl.joins = None
         place = c.stance.end_place(c.step.end_s) if pl.first else None
         if place is None or np.linalg.norm(np.median(pl.first, axis=0) - place) > \
-                self.p.rejoin_cm:
+                self._rejoin_radius_cm(c, pl):
             return
         if self.steps and self.steps[-1] is c.step:
             self.steps.pop()
@@ -481,13 +489,25 @@ class FootTracker:
         self.plant = c.stance
         self.closed = None
 
+    def _rejoin_radius_cm(self, c: "_Closed", pl: Stance) -> float:
+        """How near (body cm) where the last step ended a stance must begin to continue it:
+        REJOIN_Z x the larger axis of the two places' uncertainty (each the middle of a heel and
+        a toe tip, with the keypoints' error, the completion, the height and the back's), not
+        less than rejoin_floor_cm, not more than rejoin_cm (a keypoint glitch is not worth
+        more). From exact keypoints seen from above that is ~5 cm: a foot lifted out of sight
+        and set down 6 cm over, from the spine onto the kidney, is a new step (dev00's truth
+        track), while from video the engine's error keeps it near rejoin_cm."""
+        cov = c.stance.end_cov(c.step.end_s) + np.mean(pl.first_cov, axis=0)
+        sigma = float(np.sqrt(max(np.linalg.eigvalsh(cov).max(), 0.0)))
+        return float(np.clip(REJOIN_Z * sigma, self.p.rejoin_floor_cm, self.p.rejoin_cm))
+
     def _close(self, t_end: float, rejoin: bool = True) -> None:
         if self.plant is not None and self.plant.joins is not None:
             self._rejoin()      # closed before it was located enough to tell: by what it has
         pl = self.plant
         self.plant = None
         self.fast_frames = 0
-        if pl is None or t_end - pl.start < self.p.min_step_s:
+        if pl is None or t_end - pl.start < self.p.min_step_s - EPS_S:
             return
         pl.end(t_end, self.p.min_known_share)
         if pl.zone == Zone.OFF_BODY:
