@@ -161,6 +161,34 @@ def test_a_foot_set_down_a_few_cm_over_out_of_sight_is_a_new_step_when_the_keypo
             assert on_back[0].zone != on_back[1].zone
 
 
+def test_a_foot_unseen_while_the_other_stands_on_the_client_is_an_unknown_step_not_none():
+    # From a side wall the far foot can read under the visibility gate for seconds while it
+    # stands on the client (dev05: 6.6 s, on the spine and the ribs). A foot is not in the air
+    # that long: with the other foot on the client it is taken as down, at a place unknown.
+    heel = np.array([0.0, 40.0])
+    seen_from = int(5.0 * FPS)
+    for other, want in ((True, ["unknown", "spine"]), (False, ["spine"])):
+        ft = FootTracker("left", params=EXACT)
+        back = identity_back()
+        statuses = []
+        for i in range(int(7.0 * FPS)):
+            kp = therapist_kp(px(heel), px(heel + [0, -25]), px([-10, 30]), px([-10, 5]))
+            if i < seen_from:
+                kp[[KP["left_heel"], KP["left_foot_index"], KP["left_ankle"],
+                    KP["left_knee"]], 2] = 0.05
+            statuses.append(ft.update(i / FPS, kp, back, SCALE,
+                                      other_on_client=other and i >= FPS))
+        ft.finish(7.0)
+        assert [str(st.zone) for st in ft.steps] == want, ft.steps
+        if other:
+            hidden = ft.steps[0]
+            assert abs(hidden.start_s - 1.0) < 0.05 and abs(hidden.end_s - 5.0) < 0.05
+            # on the client all the while after max_air_s: the foot-not-visible alert's case
+            k = int((1.0 + ft.p.max_air_s) * FPS)
+            assert all(st.on_client and not st.visible for st in statuses[k:seen_from])
+            assert not any(st.on_client for st in statuses[:int(FPS * 2) - 1])
+
+
 def test_a_slow_slide_under_load_is_one_glide_step_with_the_worst_zone_it_passes():
     # 12 cm in 1 s (12 cm/s, under the 20 cm/s of a foot at rest): a glide, not two steps.
     # The foot was on the kidney for the second half: the step is a kidney step, sure, and

@@ -39,6 +39,9 @@ class FrameStatus:
     events: list[AlertEvent] = field(default_factory=list)   # alerts this frame starts or ends
 
 
+_OTHER = {"left": "right", "right": "left"}
+
+
 class Auditor:
     def __init__(self, header: Header, studio: Studio | None = None,
                  profile: Profile | None = None, atlas: Atlas | None = None,
@@ -62,6 +65,7 @@ class Auditor:
             self.bars = Bars3D(studio.bars, studio.camera, studio.bars_height_m)   # in metres
         self._px_per_cm = float(np.hypot(header.width, header.height)) / 300.0
         self._log: list[tuple] = []     # (t, back state, feet count, left grip, right grip)
+        self._feet_last: dict = {}       # the last frame's FootStatus per foot
         self._oblique: list[float] = []  # the view's estimated obliqueness while established
         self._three_point_s = 0.0        # time the back was a three-corner completion
         self._t0: float | None = None
@@ -84,7 +88,11 @@ class Auditor:
             if back.corners_seen < 4:
                 self._three_point_s += 1.0 / self.header.fps
         tkp = None if roles.therapist is None else roles.therapist.kp
-        feet = {s: ft.update(t, tkp, back, self._px_per_cm) for s, ft in self.feet.items()}
+        last = self._feet_last
+        feet = {s: ft.update(t, tkp, back, self._px_per_cm,
+                             other_on_client=bool(last) and last[_OTHER[s]].on_client)
+                for s, ft in self.feet.items()}
+        self._feet_last = feet
         hands = {s: h.update(tkp, self.bars) for s, h in self.hands.items()}
         if self.studio is None:
             hands = {s: "unknown" for s in hands}

@@ -106,6 +106,12 @@ class StepParams:
     min_known_share: float = 0.5  # share of a step's frames that must locate it for a zone
     beside_frames: int = 3      # seen this many frames running off the table (or back onto it)
     hide_split_s: float = 0.3   # a located step whose foot is then hidden this long is split
+    # A foot is in the air between stances for well under a second (a swing: ~0.4 s). One not
+    # seen for longer, lifted or never yet planted, while the therapist's other foot stands on
+    # the client, is taken as down at a place unknown: its own `unknown` step (and a
+    # foot-not-visible alert), not no step at all. From the left wall (dev05) the engine's far
+    # foot read under the visibility gate for 6.6 s while it stood on the spine and the ribs.
+    max_air_s: float = 1.0
     # A planted foot whose speed could not be measured for a while (its points hidden or
     # changing) and that is then found this far (body cm) from where it was has stepped, unseen:
     # a new step. A glide is seen moving slowly all along and stays one step.
@@ -209,6 +215,8 @@ class FootTracker:
         self.still_since: float | None = None
         self.fast_frames = 0
         self.plant: Stance | None = None
+        self.assumed = False     # the stance was taken as down unseen (max_air_s)
+        self.other_since: float | None = None     # the other foot on the client since
         self.steps: list[Step] = []
         self.closed: _Closed | None = None        # the last step, while a stance may continue it
         self.dt = 0.0                             # the last frame interval
@@ -233,13 +241,24 @@ class FootTracker:
             return None
         return float(np.linalg.norm(xy - xy0) / (t - t0) / scale)
 
-    def update(self, t: float, kp: np.ndarray | None, back: BackState, px_per_cm: float
-               ) -> FootStatus:
+    def update(self, t: float, kp: np.ndarray | None, back: BackState, px_per_cm: float,
+               other_on_client: bool = False) -> FootStatus:
+        """One frame: the therapist's keypoints (None: no therapist), the back, its scale;
+        ``other_on_client``: the other foot stood on the client in the last frame."""
+        if not other_on_client:
+            self.other_since = None
+        elif self.other_since is None:
+            self.other_since = t
         if self.t_prev is not None and t > self.t_prev:
             self.dt = t - self.t_prev
         self.t_prev = t
         sight = self._sight(kp, back, px_per_cm)
         seen = sight.whole or sight.partial is not None
+        if seen and self.assumed and self.plant is not None:
+            # found: where it stood while unseen is not known, so what follows is a new step,
+            # planted once it is seen at rest (on the back or on the floor)
+            self._close(t, rejoin=False)
+            self.still_since = None
         speed = self._foot_speed(t, kp, sight, px_per_cm) if seen else \
             self._knee_speed(t, kp, px_per_cm)
         # A hidden foot is judged by its knee, which also moves with the body: ask for more
@@ -280,6 +299,12 @@ class FootTracker:
             start = self.hidden_since
             self._close(start)
             self._plant(start)
+        if self.plant is None and not seen and not beside and back.known and \
+                self.hidden_since is not None and self.other_since is not None:
+            since = max(self.hidden_since, self.other_since)
+            if t - since >= self.p.max_air_s - EPS_S:
+                self._plant(since)
+                self.assumed = True
         heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
@@ -468,6 +493,7 @@ class FootTracker:
         if self.steps:
             start = max(start, self.steps[-1].end_s)
         self.plant = Stance(start=start)
+        self.assumed = False
         c = self.closed
         if c is not None and start - c.step.end_s <= self.p.rejoin_s + EPS_S:
             self.plant.joins = c
