@@ -34,6 +34,24 @@ def test_a_heel_fallen_onto_the_toe_still_gives_a_foot_sized_crop():
     assert sides[0, 0] >= F.WIDE * 50
 
 
+def test_a_foot_read_onto_the_other_foot_keeps_the_landmark_models_points():
+    # the landmark model: feet 60 px apart (ankle, heel, toe tip), knees above them
+    left = np.array([[400, 400], [395, 420], [440, 425]], float)
+    right = left + [60, 0]
+    base = np.stack([left, right])[None]                      # (1, 2, 3, 2)
+    knees = np.array([[[400, 250], [460, 250]]], float)
+    # the feet model moves each a few px: both kept
+    near = base + [[[[2, 1]], [[-1, 2]]]]
+    assert not F.collapsed_foot(near, base, knees).any()
+    # the right foot's crop found the left foot: the right one is dropped, the left kept
+    onto = near.copy()
+    onto[0, 1] = left + [3, -2]
+    assert F.collapsed_foot(onto, base, knees).tolist() == [[False, True]]
+    # feet the landmark model itself has on top of each other: nothing to tell them by
+    together = np.stack([left, left + [4, 0]])[None]
+    assert not F.collapsed_foot(together + 1.0, together, knees).any()
+
+
 def test_cut_and_to_image_are_inverse():
     image = np.zeros((300, 400, 3), np.uint8)
     image[148:153, 248:253] = 255           # a bright dot centred on (250.5, 150.5)

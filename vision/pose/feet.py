@@ -92,6 +92,28 @@ def to_image(uv: np.ndarray, centres: np.ndarray, sides: np.ndarray) -> np.ndarr
     return centres[:, None, :] + (uv - 0.5) * sides[:, None, None]
 
 
+# Both feet read nearer each other than this share of how far apart the landmark model has them:
+# one foot's crop found the other foot (a crop holding both feet; on the rendered corner and wall
+# views 10-36 % of the frames, those points 30-70 px off at the median).
+COLLAPSE_SHARE = 0.35
+
+
+def collapsed_foot(read: np.ndarray, base: np.ndarray, knee: np.ndarray) -> np.ndarray:
+    """Which foot's reading to drop: (P, 2) bool, left and right, for readings ``read`` and the
+    landmark model's own points ``base`` (P, 2, 3, 2: left/right; ankle, heel, toe tip) and the
+    knees (P, 2, 2). Where the two feet's heels and toe tips came out on top of each other while
+    the landmark model holds them at least half a foot apart, the foot that moved farther from
+    its own estimate is the one that went to the other foot: it keeps the landmark model's."""
+    sep = lambda x: np.linalg.norm(x[:, 0, 1:] - x[:, 1, 1:], axis=-1).mean(-1)  # noqa: E731
+    length = foot_length(base[:, :, 0], base[:, :, 1], base[:, :, 2], knee).min(axis=1)
+    apart = sep(base)
+    hit = (sep(read) < COLLAPSE_SHARE * apart) & (apart > 0.5 * length)
+    moved = np.linalg.norm(read - base, axis=-1).mean(-1)                 # (P, 2)
+    out = np.zeros(moved.shape, dtype=bool)
+    out[np.arange(len(moved)), np.argmax(moved, axis=1)] = True
+    return out & hit[:, None]
+
+
 @dataclass
 class FeetReading:
     """Per crop: ankle, heel, toe tip in image px (N, 3, 2) and their visibility (N, 3)."""
