@@ -118,9 +118,10 @@ class StepParams:
     jump_cm: float = 8.0
     # A stance that begins within rejoin_s of the last one's end (closed by a moment of fast or
     # hidden keypoints, not by the foot going onto the floor or jumping) and whose first located
-    # place is within rejoin_cm of where that one ended is the same planted foot: one step. A
-    # foot that steps is lifted for longer (on the rendered dev split, consecutive true steps
-    # come 0.2-0.3 s apart as detected, and their places >= 8.4 cm apart from the truth track).
+    # place is near where that one ended (FootTracker._rejoin_radius_cm: within the places' own
+    # uncertainty, rejoin_floor_cm to rejoin_cm) is the same planted foot: one step. A foot
+    # that steps is lifted for longer (on the rendered dev split, consecutive true steps come
+    # 0.2-0.3 s apart as detected).
     rejoin_s: float = 0.15
     rejoin_cm: float = 8.0
     rejoin_floor_cm: float = 1.0
