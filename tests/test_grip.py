@@ -34,6 +34,23 @@ def test_grip_turns_on_and_off_after_persistence():
     assert states[0] == "on" and states[-1] == "off"
 
 
+def test_a_hand_read_on_again_is_unsure_until_believed_never_off():
+    # At 10 fps the 3 frames a new state must hold are the no-hands alert's own 0.3 s: a hand
+    # put on the bar as the first foot lands (dev03's mount) read `off` for them, a false
+    # alert. Until believed it is `unknown`; letting go still holds `on` until believed.
+    g = HandGrip("left")
+    for _ in range(5):
+        g.update(kp_with("none"), BARS)
+    assert g.state == "off"
+    states = [g.update(kp_with("on"), BARS) for _ in range(4)]
+    assert states == ["unknown", "unknown", "on", "on"], states
+    states = [g.update(kp_with("none"), BARS) for _ in range(4)]
+    assert states == ["on", "on", "off", "off"], states
+    # one frame near the bar in a run of off frames is unsure for that frame only
+    states = [g.update(kp_with(h), BARS) for h in ("on", "none", "none")]
+    assert states == ["unknown", "off", "off"], states
+
+
 def test_noise_and_single_frame_glitches_do_not_flicker():
     rng = np.random.default_rng(0)
     g = HandGrip("right")
