@@ -35,7 +35,7 @@ from models import model_path
 from vision.io.posetrack import Frame
 from .config import MODELS, EngineConfig, reading_name
 from .detector import PoseDetector
-from .feet import FOOT_POINTS, FeetModel, collapsed_foot
+from .feet import KNEE_INDEX, OUT_INDEX, FeetModel, collapsed_foot
 from .inference import BatchedReader, StageTimes
 from .landmarks import LandmarkModel
 from .plan import RegionPlanner
@@ -133,13 +133,11 @@ class PoseEngine:
         t0 = time.perf_counter()
         kp = np.stack([p.kp for p in people])
         reading = self.feet.read(image, kp)
-        sides = [list(FOOT_POINTS[s][:3]) for s in ("left", "right")]
-        base = np.stack([kp[:, idx, :2] for idx in sides], axis=1)           # (P, 2, 3, 2)
-        knees = kp[:, [FOOT_POINTS["left"][3], FOOT_POINTS["right"][3]], :2]
-        drop = collapsed_foot(reading.xy.reshape(len(people), 2, 3, 2), base, knees)
+        read = reading.xy.reshape(len(people), 2, 3, 2)                       # (P, 2, 3, 2)
+        drop = collapsed_foot(read, kp[:, OUT_INDEX, :2], kp[:, KNEE_INDEX, :2])
         for i, person in enumerate(people):
-            for j, idx in enumerate(sides):
+            for j, idx in enumerate(OUT_INDEX):
                 if not drop[i, j]:
-                    person.kp[idx, :2] = reading.xy[2 * i + j]
+                    person.kp[idx, :2] = read[i, j]
         times.feet_ms = (time.perf_counter() - t0) * 1e3
         times.feet_people = len(people)

@@ -27,6 +27,9 @@ INPUT = 96          # the model's square input, px
 # BlazePose indices per foot: ankle, heel, toe tip (foot_index), knee
 FOOT_POINTS = {"left": (27, 29, 31, 25), "right": (28, 30, 32, 26)}
 OUT_POINTS = ("ankle", "heel", "toe")
+# the feet model's points in the 33 (left row, right row) and the knees
+OUT_INDEX = np.array([FOOT_POINTS[s][:3] for s in ("left", "right")])
+KNEE_INDEX = np.array([FOOT_POINTS[s][3] for s in ("left", "right")])
 WIDE, TIGHT = 3.2, 2.4   # crop side in foot lengths: first pass, second pass
 MIN_SIDE_PX = 40.0
 

@@ -28,6 +28,13 @@ OFF_BODY_DIST = np.eye(len(WORST_FIRST))[WORST_FIRST.index(Zone.OFF_BODY)]
 OFF_BODY_DIST.flags.writeable = False
 
 
+def _middle(foot) -> tuple[np.ndarray, np.ndarray]:
+    """A foot's loaded centre (the middle of heel and toe tip, body cm) and its covariance (2, 2)
+    from ``foot`` = (heel, toe, covariance (2, 2, 2)), their errors independent."""
+    heel, toe, cov = foot
+    return (heel + toe) / 2, cov.sum(axis=0) / 4
+
+
 @dataclass
 class Stance:
     start: float
@@ -49,12 +56,14 @@ class Stance:
     recent: deque = field(default_factory=deque)
     zone: Zone = Zone.UNKNOWN
     possible: bool = False
-    # the loaded centres (body cm) of the first located frames: where the stance began, to
-    # tell a foot planted again where it was from one that has stepped (FootTracker's rejoin)
+    # the loaded centres (body cm) of the first located frames and their covariances (2, 2):
+    # where the stance began, to tell a foot planted again where it was from one that has
+    # stepped (FootTracker's rejoin)
     first: list = field(default_factory=list)
-    first_cov: list = field(default_factory=list)   # and their covariances (2, 2)
     # the closed step this stance may continue (steps._Closed), until its place says
     joins: object = None
+    # taken as down while unseen (StepParams.max_air_s): its place is not known
+    unseen: bool = False
 
     def add(self, t: float, foot: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
             whole: bool, atlas: Atlas, legs: dict, p: StepParams, beside: bool = False) -> None:
@@ -84,8 +93,7 @@ class Stance:
                 self.peak = np.maximum(self.peak, self.window_sum / len(self.window))
             if foot is not None and not beside:   # a place on the body (beside: none)
                 if len(self.first) < 3:
-                    self.first.append((foot[0] + foot[1]) / 2)
-                    self.first_cov.append(foot[2].sum(axis=0) / 4)
+                    self.first.append(_middle(foot))
                 (self.heels if whole else self.part_heels).append(foot[0])
                 (self.toes if whole else self.part_toes).append(foot[1])
             for lst in (self.heels, self.toes, self.part_heels, self.part_toes):
@@ -105,17 +113,14 @@ class Stance:
             self.peak = before[-1][1] if before else np.zeros(len(WORST_FIRST))
         self.zone, self.possible = self.decide(min_known_share)
 
-    def end_place(self, t_end: float) -> np.ndarray | None:
-        """The loaded centre (body cm) where the stance ended: the median of its located
-        frames of the last smooth_s up to ``t_end``; None if none was located then."""
-        c = [(h + to) / 2 for t, h, to, _ in self.recent if t <= t_end]
-        return np.median(c, axis=0) if c else None
-
-    def end_cov(self, t_end: float) -> np.ndarray:
-        """The covariance (2, 2; body cm²) of a place of the frames ``end_place`` takes: the
-        middle of a heel and a toe tip, their errors independent."""
-        c = [cov.sum(axis=0) / 4 for t, _, _, cov in self.recent if t <= t_end]
-        return np.mean(c, axis=0) if c else np.zeros((2, 2))
+    def end_place(self, t_end: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where the stance ended: the median loaded centre (body cm) of its located frames of
+        the last smooth_s up to ``t_end``, and the mean covariance (2, 2) of such a centre;
+        None if none was located then."""
+        c = [_middle(f) for t, *f in self.recent if t <= t_end]
+        if not c:
+            return None
+        return np.median([m for m, _ in c], axis=0), np.mean([cv for _, cv in c], axis=0)
 
     def absorb(self, later: "Stance", gap_frames: int, min_known_share: float) -> None:
         """Continue this (closed) stance with ``later``, the same foot planted again where it

@@ -63,7 +63,6 @@ KP_SIGMA_CM[None] = KP_SIGMA_CM["engine:lite"]
 # and a duration that is exactly a threshold in frames (four hidden frames at 10 fps: 0.3 s)
 # must not fall either side of it by floating-point rounding (6.5 - 6.2 < 0.3).
 EPS_S = 1e-6
-REJOIN_Z = 2.5
 
 
 def params_for(source: str | None) -> "StepParams":
@@ -125,6 +124,7 @@ class StepParams:
     rejoin_s: float = 0.15
     rejoin_cm: float = 8.0
     rejoin_floor_cm: float = 1.0
+    rejoin_z: float = 2.5       # the radius in sigmas of the places' uncertainty
     # A foot seen by the heel or the toe tip alone. Its length: this foot's median measured
     # length, or 0.152 x the reference stature (Drillis & Contini) before it was measured.
     default_foot_cm: float = 26.6
@@ -216,7 +216,6 @@ class FootTracker:
         self.still_since: float | None = None
         self.fast_frames = 0
         self.plant: Stance | None = None
-        self.assumed = False     # the stance was taken as down unseen (max_air_s)
         self.other_since: float | None = None     # the other foot on the client since
         self.steps: list[Step] = []
         self.closed: _Closed | None = None        # the last step, while a stance may continue it
@@ -255,7 +254,7 @@ class FootTracker:
         self.t_prev = t
         sight = self._sight(kp, back, px_per_cm)
         seen = sight.whole or sight.partial is not None
-        if seen and self.assumed and self.plant is not None:
+        if seen and self.plant is not None and self.plant.unseen:
             # found: where it stood while unseen is not known, so what follows is a new step,
             # planted once it is seen at rest (on the back or on the floor)
             self._close(t, rejoin=False)
@@ -305,7 +304,7 @@ class FootTracker:
             since = max(self.hidden_since, self.other_since)
             if t - since >= self.p.max_air_s - EPS_S:
                 self._plant(since)
-                self.assumed = True
+                self.plant.unseen = True
         heel_b, toe_b = sight.heel, sight.toe
         located = heel_b is not None and np.all(np.isfinite(heel_b)) and \
             np.all(np.isfinite(toe_b))
@@ -494,20 +493,24 @@ class FootTracker:
         if self.steps:
             start = max(start, self.steps[-1].end_s)
         self.plant = Stance(start=start)
-        self.assumed = False
         c = self.closed
         if c is not None and start - c.step.end_s <= self.p.rejoin_s + EPS_S:
             self.plant.joins = c
 
     def _rejoin(self) -> None:
         """Decide whether the current stance, which may continue the last step, does: where
-        both are located and it begins within rejoin_cm of where that step ended. A stance
-        never located is its own step (`unknown`): hidden, the foot may have gone anywhere."""
+        both are located and it begins within ``_rejoin_radius_cm`` of where that step ended.
+        A stance never located is its own step (`unknown`): hidden, the foot may have gone
+        anywhere."""
         pl, c = self.plant, self.plant.joins
         pl.joins = None
-        place = c.stance.end_place(c.step.end_s) if pl.first else None
-        if place is None or np.linalg.norm(np.median(pl.first, axis=0) - place) > \
-                self._rejoin_radius_cm(c, pl):
+        end = c.stance.end_place(c.step.end_s) if pl.first else None
+        if end is None:
+            return
+        place, end_cov = end
+        begun = np.median([m for m, _ in pl.first], axis=0)
+        cov = end_cov + np.mean([cv for _, cv in pl.first], axis=0)
+        if np.linalg.norm(begun - place) > self._rejoin_radius_cm(cov):
             return
         if self.steps and self.steps[-1] is c.step:
             self.steps.pop()
@@ -516,17 +519,16 @@ class FootTracker:
         self.plant = c.stance
         self.closed = None
 
-    def _rejoin_radius_cm(self, c: "_Closed", pl: Stance) -> float:
+    def _rejoin_radius_cm(self, cov: np.ndarray) -> float:
         """How near (body cm) where the last step ended a stance must begin to continue it:
-        REJOIN_Z x the larger axis of the two places' uncertainty (each the middle of a heel and
-        a toe tip, with the keypoints' error, the completion, the height and the back's), not
-        less than rejoin_floor_cm, not more than rejoin_cm (a keypoint glitch is not worth
-        more). From exact keypoints seen from above that is ~5 cm: a foot lifted out of sight
-        and set down 6 cm over, from the spine onto the kidney, is a new step (dev00's truth
-        track), while from video the engine's error keeps it near rejoin_cm."""
-        cov = c.stance.end_cov(c.step.end_s) + np.mean(pl.first_cov, axis=0)
+        rejoin_z x the larger axis of ``cov``, the two places' uncertainty (each the middle of a
+        heel and a toe tip, with the keypoints' error, the completion, the height and the
+        back's), not less than rejoin_floor_cm, not more than rejoin_cm (a keypoint glitch is
+        not worth more). From exact keypoints seen from above that is ~5 cm: a foot lifted out
+        of sight and set down 6 cm over, from the spine onto the kidney, is a new step (dev00's
+        truth track), while from video the engine's error keeps it near rejoin_cm."""
         sigma = float(np.sqrt(max(np.linalg.eigvalsh(cov).max(), 0.0)))
-        return float(np.clip(REJOIN_Z * sigma, self.p.rejoin_floor_cm, self.p.rejoin_cm))
+        return float(np.clip(self.p.rejoin_z * sigma, self.p.rejoin_floor_cm, self.p.rejoin_cm))
 
     def _close(self, t_end: float, rejoin: bool = True) -> None:
         if self.plant is not None and self.plant.joins is not None:
